@@ -1,0 +1,89 @@
+"""Checking and thumbnailing images without trusting what we were given.
+
+Headers are read before any pixel is decoded, so a decompression bomb or a
+disguised file is refused cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+
+
+class InvalidImage(ValueError):
+    """Bytes that are not an acceptable image; the message is meant for people."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+def inspect_image(
+    data: bytes,
+    *,
+    allowed_formats: tuple[str, ...] = ALLOWED_FORMATS,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+) -> ImageInfo:
+    max_bytes = max_bytes or settings.ATELIER_MAX_IMAGE_BYTES
+    max_pixels = max_pixels or settings.ATELIER_MAX_IMAGE_PIXELS
+    if len(data) > max_bytes:
+        raise InvalidImage(
+            f"The image is {len(data) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB."
+        )
+    if not data:
+        raise InvalidImage("The file is empty.")
+    head = data[:256].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml", b"<!doctype", b"<html")):
+        raise InvalidImage("SVG and HTML files are not accepted; upload PNG, JPEG or WebP.")
+    try:
+        with Image.open(io.BytesIO(data), formats=list(allowed_formats)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InvalidImage(
+                    f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels."
+                )
+            image_format = image.format
+            image.verify()
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        names = ", ".join(allowed_formats)
+        raise InvalidImage(f"The file is not a valid image of an accepted type ({names}).") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"The image is damaged or truncated ({exc}).") from None
+    return ImageInfo(
+        format=image_format,
+        width=width,
+        height=height,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def make_thumbnail(data: bytes, *, size: int | None = None) -> bytes:
+    size = size or settings.ATELIER_THUMBNAIL_SIZE
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (size, size))
+        image.thumbnail((size, size))
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, format="WEBP", quality=80, method=4)
+    return buffer.getvalue()

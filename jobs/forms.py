@@ -1,0 +1,39 @@
+from django import forms
+
+from jobs.connections import offered_models
+
+PARAM_FIELDS = ("size", "n", "quality", "style", "background", "output_format",
+                "output_compression", "moderation", "seed")
+
+
+class GenerationForm(forms.Form):
+    """Collects a request; the model registry (via ``job_create``) decides what is valid."""
+
+    model = forms.ChoiceField()
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), strip=True)
+    size = forms.CharField(required=False)
+    n = forms.IntegerField(required=False, min_value=1, initial=1)
+    quality = forms.CharField(required=False)
+    style = forms.CharField(required=False)
+    background = forms.CharField(required=False)
+    output_format = forms.CharField(required=False)
+    output_compression = forms.IntegerField(required=False)
+    moderation = forms.CharField(required=False)
+    seed = forms.IntegerField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(spec.name, spec.label) for spec in offered_models()]
+
+    def params(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in PARAM_FIELDS
+            if self.cleaned_data.get(name) not in (None, "")
+        }
+
+    def add_registry_errors(self, error) -> None:
+        for field, messages in error.message_dict.items():
+            target = field if field in self.fields else None
+            for message in messages:
+                self.add_error(target, message)

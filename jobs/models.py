@@ -1,0 +1,85 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class GenerationJob(models.Model):
+    """One request to an image provider; the database row is the source of truth.
+
+    Transitions are conditional UPDATEs in ``jobs.services``; the broker only
+    carries hints that a job may be ready to run.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        # The provider may have made (and billed) an image we never received.
+        UNKNOWN = "unknown", "Outcome unknown"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate"
+        EDIT = "edit", "Edit"
+        VARIATION = "variation", "Variation"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_jobs"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATE)
+    provider = models.CharField(max_length=32, help_text="Provider family, from the registry.")
+    connection = models.CharField(max_length=64, help_text="Name of the connection that serves it.")
+    model = models.CharField(max_length=64)
+    prompt = models.TextField()
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    provider_request_sent_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    progress = models.CharField(max_length=64, blank=True)
+    response_text = models.TextField(blank=True, help_text="Text the provider returned alongside.")
+    usage = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The studio lists a user's recent jobs; the reaper scans by status.
+            models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
+            models.Index(fields=["status", "lease_expires_at"], name="job_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} job {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class ProviderAnswer(models.Model):
+    """The provider's answer, kept before anything is decoded or stored.
+
+    Once this row exists the provider is never called again for the job: a crash
+    while storing resumes from here.
+    """
+
+    job = models.OneToOneField(GenerationJob, on_delete=models.CASCADE, related_name="answer")
+    items = models.JSONField(help_text="One entry per image: b64_json or url, revised_prompt.")
+    usage = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Answer for {self.job_id}"

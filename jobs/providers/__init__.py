@@ -1,0 +1,17 @@
+from jobs.providers.base import ImageProvider, ProviderResult
+from jobs.providers.demo import DemoProvider
+from jobs.providers.errors import ProviderError
+from jobs.providers.openai_images import OpenAIImagesProvider
+from jobs.registry import Family
+
+_PROVIDERS: dict[Family, ImageProvider] = {
+    Family.DEMO: DemoProvider(),
+    Family.OPENAI_IMAGES: OpenAIImagesProvider(),
+}
+
+
+def provider_for(family: Family) -> ImageProvider:
+    return _PROVIDERS[family]
+
+
+__all__ = ["ProviderError", "ProviderResult", "provider_for"]

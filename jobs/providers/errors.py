@@ -1,0 +1,134 @@
+"""Provider failures, split into retryable and permanent, with words a person understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    message: str
+    retryable: bool
+
+
+# Codes from the seed documents and OpenAI's API, plus our own for transport failures.
+CATALOG: dict[str, ErrorKind] = {
+    "invalid_api_key": ErrorKind(
+        "The image provider rejected Atelier's API key. Ask an administrator to check the "
+        "key configured for this provider.",
+        retryable=False,
+    ),
+    "invalid_model": ErrorKind(
+        "The image provider does not offer this model. Pick another model, or ask an "
+        "administrator which models this provider serves.",
+        retryable=False,
+    ),
+    "insufficient_user_quota": ErrorKind(
+        "The provider account has run out of credit. Ask an administrator to top it up; "
+        "nothing was charged for this job.",
+        retryable=False,
+    ),
+    "invalid_messages": ErrorKind(
+        "The provider did not accept the prompt (it arrived empty or malformed). "
+        "Check the prompt and try again.",
+        retryable=False,
+    ),
+    "internal_error": ErrorKind(
+        "The image provider had an internal error. Atelier retried; try again in a few minutes.",
+        retryable=True,
+    ),
+    "rate_limit_exceeded": ErrorKind(
+        "The image provider is rate-limiting requests. Atelier waited and retried; "
+        "try again in a few minutes.",
+        retryable=True,
+    ),
+    "content_policy_violation": ErrorKind(
+        "The provider refused this prompt under its content policy. Rephrase the prompt.",
+        retryable=False,
+    ),
+    "moderation_blocked": ErrorKind(
+        "The provider's safety system blocked this request. Rephrase the prompt.",
+        retryable=False,
+    ),
+    "invalid_request": ErrorKind(
+        "The provider rejected the request's parameters.",
+        retryable=False,
+    ),
+    "provider_unavailable": ErrorKind(
+        "The image provider is unavailable. Atelier retried; try again later.",
+        retryable=True,
+    ),
+    "connection_error": ErrorKind(
+        "Atelier could not reach the image provider. Atelier retried; try again later.",
+        retryable=True,
+    ),
+    "timeout_unknown_outcome": ErrorKind(
+        "The provider did not answer in time, so we cannot tell whether it made (and billed) "
+        "the image. Atelier did not send the request again; check the provider's usage page "
+        "before retrying.",
+        retryable=False,
+    ),
+    "bad_response": ErrorKind(
+        "The provider sent an answer Atelier could not read. It was not sent again, to avoid "
+        "paying twice; check the provider's usage page before retrying.",
+        retryable=False,
+    ),
+    "no_images": ErrorKind(
+        "The provider answered without any image.",
+        retryable=False,
+    ),
+    "image_url_expired": ErrorKind(
+        "The provider's link to the image no longer works (its links expire after 60 minutes), "
+        "so the image could not be saved.",
+        retryable=False,
+    ),
+    "image_download_failed": ErrorKind(
+        "Atelier could not download the image from the provider. Atelier retried; try again.",
+        retryable=True,
+    ),
+    "invalid_image": ErrorKind(
+        "The provider sent data that is not a valid image.",
+        retryable=False,
+    ),
+    "storage_unavailable": ErrorKind(
+        "Image storage was unavailable. The provider's answer is kept and Atelier will save "
+        "the images when storage is back.",
+        retryable=True,
+    ),
+    "no_connection": ErrorKind(
+        "No provider connection serves this model any more. Ask an administrator.",
+        retryable=False,
+    ),
+    "too_many_attempts": ErrorKind(
+        "The job failed repeatedly and Atelier gave up. Try again later.",
+        retryable=False,
+    ),
+}
+
+
+class ProviderError(Exception):
+    """A provider call that did not produce images."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        detail: str = "",
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ):
+        kind = CATALOG.get(code) or CATALOG["invalid_request"]
+        self.code = code
+        self.detail = detail
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.retryable = kind.retryable if retryable is None else retryable
+        self.message = kind.message
+        if code == "invalid_request" and detail:
+            self.message = f"{kind.message} The provider said: {detail}"
+        super().__init__(f"{code}: {detail or self.message}")
+
+
+def message_for(code: str) -> str:
+    return (CATALOG.get(code) or CATALOG["invalid_request"]).message

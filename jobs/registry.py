@@ -1,0 +1,370 @@
+"""The model registry: what each image model accepts, as data.
+
+The studio's controls, the server-side validation and the request sent to a
+provider all read these specs, so a parameter a model rejects can never be sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.core.exceptions import ValidationError
+
+
+class Family(StrEnum):
+    OPENAI_IMAGES = "openai_images"
+    CHAT_COMPLETIONS = "chat_completions"
+    MIDJOURNEY = "midjourney"
+    DEMO = "demo"
+
+
+class Lifecycle(StrEnum):
+    AVAILABLE = "available"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+_SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """Free-form WIDTHxHEIGHT sizes, as the newest GPT image models take them."""
+
+    multiple_of: int = 16
+    min_ratio: float = 1 / 3
+    max_ratio: float = 3.0
+    max_long_edge: int = 3840
+    max_short_edge: int = 2160
+    min_pixels: int = 256 * 256
+
+    def describe(self) -> str:
+        return (
+            f"any WIDTHxHEIGHT with both sides divisible by {self.multiple_of}, "
+            f"an aspect ratio between 1:3 and 3:1, at most {self.max_long_edge}x{self.max_short_edge}"
+        )
+
+    def error_for(self, size: str) -> str | None:
+        match = _SIZE_RE.match(size)
+        if not match:
+            return "Size must look like 1536x1024 (width x height)."
+        width, height = int(match[1]), int(match[2])
+        if width % self.multiple_of or height % self.multiple_of:
+            return f"Width and height must both be divisible by {self.multiple_of}."
+        if not self.min_ratio <= width / height <= self.max_ratio:
+            return "The aspect ratio must be between 1:3 and 3:1."
+        if max(width, height) > self.max_long_edge or min(width, height) > self.max_short_edge:
+            return f"The largest size is {self.max_long_edge}x{self.max_short_edge}."
+        if width * height < self.min_pixels:
+            return f"The image must have at least {self.min_pixels:,} pixels."
+        return None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    label: str
+    family: Family
+    prompt_max_chars: int
+    sizes: tuple[str, ...]
+    default_size: str
+    n_max: int = 1
+    size_rule: SizeRule | None = None
+    qualities: tuple[str, ...] = ()
+    default_quality: str | None = None
+    styles: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
+    output_formats: tuple[str, ...] = ()
+    output_compression: bool = False
+    moderation_levels: tuple[str, ...] = ()
+    takes_response_format: bool = False
+    edits: bool = False
+    masks: bool = False
+    max_input_images: int = 0
+    max_input_bytes: int = 0
+    input_formats: tuple[str, ...] = ()
+    square_inputs_only: bool = False
+    input_fidelity: bool = False
+    variations: bool = False
+    partial_images: bool = False
+    lifecycle: Lifecycle = Lifecycle.AVAILABLE
+    shutdown_on: dt.date | None = None
+    lifecycle_note: str = ""
+    price_per_image_usd: dict[str, float] = field(default_factory=dict)
+
+    # -- what the studio offers -------------------------------------------------
+    def controls(self) -> dict:
+        """The parameters the studio shows for this model, with their allowed values."""
+        return {
+            "prompt_max_chars": self.prompt_max_chars,
+            "sizes": list(self.sizes),
+            "custom_size": self.size_rule.describe() if self.size_rule else None,
+            "default_size": self.default_size,
+            "n_max": self.n_max,
+            "qualities": list(self.qualities),
+            "default_quality": self.default_quality,
+            "styles": list(self.styles),
+            "backgrounds": list(self.backgrounds),
+            "output_formats": list(self.output_formats),
+            "output_compression": self.output_compression,
+            "moderation_levels": list(self.moderation_levels),
+            "edits": self.edits,
+            "masks": self.masks,
+            "variations": self.variations,
+            "lifecycle": self.lifecycle.value,
+            "lifecycle_note": self.lifecycle_note,
+        }
+
+    # -- validation -------------------------------------------------------------
+    def clean(self, *, prompt: str, params: dict, allow_retired: bool = False) -> dict:
+        """Validate a request for this model; returns the normalised parameters.
+
+        Raises ValidationError keyed by field, with messages a person can act on.
+        """
+        errors: dict[str, str] = {}
+        cleaned: dict = {}
+        if self.lifecycle is Lifecycle.RETIRED and not allow_retired:
+            errors["model"] = self.lifecycle_note or f"{self.label} is no longer available."
+        prompt = (prompt or "").strip()
+        if not prompt:
+            errors["prompt"] = "Write a prompt describing the image."
+        elif len(prompt) > self.prompt_max_chars:
+            errors["prompt"] = (
+                f"{self.label} accepts prompts of at most {self.prompt_max_chars:,} characters; "
+                f"this one has {len(prompt):,}."
+            )
+
+        size = params.get("size") or self.default_size
+        if size not in self.sizes:
+            rule_error = self.size_rule.error_for(size) if self.size_rule else None
+            if self.size_rule is None or rule_error:
+                allowed = ", ".join(self.sizes)
+                if self.size_rule:
+                    allowed += f", or {self.size_rule.describe()}"
+                errors["size"] = f"{self.label} supports these sizes: {allowed}." + (
+                    f" {rule_error}" if rule_error else ""
+                )
+        cleaned["size"] = size
+
+        n = params.get("n", 1)
+        try:
+            n = int(n)
+        except (TypeError, ValueError):
+            n = 0
+        if not 1 <= n <= self.n_max:
+            errors["n"] = (
+                f"{self.label} makes exactly one image per request."
+                if self.n_max == 1
+                else f"{self.label} makes between 1 and {self.n_max} images per request."
+            )
+        cleaned["n"] = n
+
+        for name, allowed, default in (
+            ("quality", self.qualities, self.default_quality),
+            ("style", self.styles, None),
+            ("background", self.backgrounds, None),
+            ("output_format", self.output_formats, None),
+            ("moderation", self.moderation_levels, None),
+        ):
+            value = params.get(name) or None
+            if value is None:
+                if default:
+                    cleaned[name] = default
+                continue
+            if value not in allowed:
+                errors[name] = (
+                    f"{self.label} does not take a {name.replace('_', ' ')}."
+                    if not allowed
+                    else f"{self.label} accepts {name.replace('_', ' ')} "
+                    + ", ".join(allowed)
+                    + f"; not {value!r}."
+                )
+            else:
+                cleaned[name] = value
+
+        compression = params.get("output_compression")
+        if compression not in (None, ""):
+            fmt = cleaned.get("output_format")
+            try:
+                compression = int(compression)
+            except (TypeError, ValueError):
+                compression = -1
+            if not self.output_compression:
+                errors["output_compression"] = f"{self.label} does not take an output compression."
+            elif fmt not in ("webp", "jpeg"):
+                errors["output_compression"] = "Compression applies only to WebP and JPEG output."
+            elif not 0 <= compression <= 100:
+                errors["output_compression"] = "Compression must be between 0 and 100."
+            else:
+                cleaned["output_compression"] = compression
+        if cleaned.get("background") == "transparent" and cleaned.get("output_format") == "jpeg":
+            errors["background"] = "A transparent background needs PNG or WebP output."
+
+        seed = params.get("seed")
+        if seed not in (None, ""):
+            try:
+                cleaned["seed"] = int(seed)
+            except (TypeError, ValueError):
+                errors["seed"] = "The seed must be a whole number."
+
+        if errors:
+            raise ValidationError({key: [message] for key, message in errors.items()})
+        return cleaned
+
+    # -- what is sent -----------------------------------------------------------
+    def generation_kwargs(self, *, prompt: str, params: dict) -> dict:
+        """Keyword arguments for ``client.images.generate``; only what the model takes."""
+        kwargs: dict = {"model": self.name, "prompt": prompt, "n": params.get("n", 1)}
+        kwargs["size"] = params.get("size", self.default_size)
+        for name in ("quality", "style", "background", "output_format", "moderation"):
+            if params.get(name):
+                kwargs[name] = params[name]
+        if "output_compression" in params:
+            kwargs["output_compression"] = params["output_compression"]
+        if self.takes_response_format:
+            kwargs["response_format"] = "b64_json"
+        return kwargs
+
+    def estimated_cost_usd(self, *, params: dict) -> float | None:
+        key = params.get("quality") or "default"
+        price = self.price_per_image_usd.get(key, self.price_per_image_usd.get("default"))
+        return None if price is None else round(price * params.get("n", 1), 4)
+
+
+_GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+_GPT_FORMATS = ("png", "jpeg", "webp")
+_GPT_INPUT_FORMATS = ("PNG", "JPEG", "WEBP")
+_MB = 1024 * 1024
+
+
+def _gpt_image(name: str, label: str, **overrides) -> ModelSpec:
+    base = dict(
+        name=name,
+        label=label,
+        family=Family.OPENAI_IMAGES,
+        prompt_max_chars=32000,
+        sizes=_GPT_SIZES,
+        default_size="auto",
+        n_max=10,
+        qualities=("low", "medium", "high", "auto"),
+        default_quality=None,
+        backgrounds=("transparent", "opaque", "auto"),
+        output_formats=_GPT_FORMATS,
+        output_compression=True,
+        moderation_levels=("low", "auto"),
+        edits=True,
+        masks=True,
+        max_input_images=16,
+        max_input_bytes=50 * _MB,
+        input_formats=_GPT_INPUT_FORMATS,
+        input_fidelity=True,
+        partial_images=True,
+        price_per_image_usd={"low": 0.011, "medium": 0.042, "high": 0.167, "default": 0.042},
+    )
+    base.update(overrides)
+    return ModelSpec(**base)
+
+
+_FLEXIBLE = SizeRule()
+_GPT2_5 = dict(
+    size_rule=_FLEXIBLE,
+    qualities=("low", "medium", "high", "xhigh", "max", "auto"),
+    backgrounds=("transparent", "opaque"),
+)
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="demo",
+            label="Demo (offline)",
+            family=Family.DEMO,
+            prompt_max_chars=4000,
+            sizes=("256x256", "512x512", "1024x1024", "1024x768", "768x1024"),
+            default_size="512x512",
+            n_max=4,
+            lifecycle_note="Draws abstract pictures locally from your prompt; no AI is involved.",
+            price_per_image_usd={"default": 0.0},
+        ),
+        ModelSpec(
+            name="dall-e-2",
+            label="DALL·E 2",
+            family=Family.OPENAI_IMAGES,
+            prompt_max_chars=1000,
+            sizes=("256x256", "512x512", "1024x1024"),
+            default_size="1024x1024",
+            n_max=10,
+            takes_response_format=True,
+            edits=True,
+            masks=True,
+            max_input_images=1,
+            max_input_bytes=4 * _MB,
+            input_formats=("PNG",),
+            square_inputs_only=True,
+            variations=True,
+            lifecycle=Lifecycle.DEPRECATED,
+            shutdown_on=dt.date(2026, 5, 12),
+            lifecycle_note="Retired at OpenAI on 12 May 2026; still served by some proxies.",
+            price_per_image_usd={"default": 0.02},
+        ),
+        ModelSpec(
+            name="dall-e-3",
+            label="DALL·E 3",
+            family=Family.OPENAI_IMAGES,
+            prompt_max_chars=4000,
+            sizes=("1024x1024", "1792x1024", "1024x1792"),
+            default_size="1024x1024",
+            n_max=1,
+            qualities=("standard", "hd"),
+            default_quality="standard",
+            styles=("vivid", "natural"),
+            takes_response_format=True,
+            lifecycle=Lifecycle.DEPRECATED,
+            shutdown_on=dt.date(2026, 5, 12),
+            lifecycle_note="Retired at OpenAI on 12 May 2026; still served by some proxies.",
+            price_per_image_usd={"standard": 0.04, "hd": 0.08, "default": 0.04},
+        ),
+        _gpt_image(
+            "gpt-image-1",
+            "GPT Image 1",
+            lifecycle=Lifecycle.RETIRED,
+            shutdown_on=dt.date(2026, 10, 23),
+            lifecycle_note=(
+                "GPT Image 1 was shut down on 23 October 2026. "
+                "Use GPT Image 2.5 Sunburst or Flare instead."
+            ),
+        ),
+        _gpt_image(
+            "gpt-image-1-mini",
+            "GPT Image 1 Mini",
+            input_fidelity=False,
+            price_per_image_usd={"low": 0.005, "medium": 0.011, "high": 0.036, "default": 0.011},
+        ),
+        _gpt_image("gpt-image-1.5", "GPT Image 1.5"),
+        _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)"),
+        _gpt_image("gpt-image-2", "GPT Image 2", size_rule=_FLEXIBLE),
+        _gpt_image("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)", size_rule=_FLEXIBLE),
+        _gpt_image("gpt-image-2.5-sunburst", "GPT Image 2.5 Sunburst", **_GPT2_5),
+        _gpt_image(
+            "gpt-image-2.5-sunburst-2026-09-08", "GPT Image 2.5 Sunburst (2026-09-08)", **_GPT2_5
+        ),
+        _gpt_image("gpt-image-2.5-flare", "GPT Image 2.5 Flare", **_GPT2_5),
+        _gpt_image("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)", **_GPT2_5),
+        _gpt_image("gpt-image-2.6-sunburst", "GPT Image 2.6 Sunburst", **_GPT2_5),
+        _gpt_image("gpt-image-2.6-flare", "GPT Image 2.6 Flare", **_GPT2_5),
+    )
+}
+
+
+class UnknownModel(LookupError):
+    pass
+
+
+def get_model(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModel(name) from None

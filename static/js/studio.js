@@ -1,0 +1,71 @@
+// Shows only the controls the chosen model takes. The allowed values come from
+// the server's model registry (the "model-controls" JSON), never from this file.
+function setupStudioForm(form) {
+  const data = document.getElementById("model-controls");
+  if (!data) return;
+  const models = JSON.parse(data.textContent);
+  const choices = { quality: "qualities", style: "styles", background: "backgrounds",
+                    output_format: "output_formats", moderation: "moderation_levels" };
+
+  function field(name) { return form.querySelector(`[data-field="${name}"]`); }
+
+  function fillSelect(select, values, current) {
+    select.replaceChildren(new Option("default", ""));
+    values.forEach((v) => select.add(new Option(v, v, false, v === current)));
+  }
+
+  function apply() {
+    const model = models[form.elements.model.value];
+    if (!model) return;
+    document.getElementById("model-note").textContent = model.lifecycle_note || "";
+    const sizes = document.getElementById("size-options");
+    sizes.replaceChildren(...model.sizes.map((s) => new Option(s, s)));
+    const size = form.elements.size;
+    if (!size.value || (!model.sizes.includes(size.value) && !model.custom_size)) size.value = model.default_size;
+    size.title = model.custom_size ? `Or ${model.custom_size}` : "";
+    form.elements.n.max = model.n_max;
+    field("n").hidden = model.n_max <= 1;
+    for (const [name, key] of Object.entries(choices)) {
+      const select = form.elements[name];
+      fillSelect(select, model[key], select.value || select.dataset.current);
+      field(name).hidden = model[key].length === 0;
+    }
+    field("output_compression").hidden = !model.output_compression;
+    field("seed").hidden = form.elements.model.value !== "demo";
+    count();
+  }
+
+  function count() {
+    const model = models[form.elements.model.value];
+    const counter = document.getElementById("prompt-counter");
+    const length = form.elements.prompt.value.length;
+    counter.textContent = `${length.toLocaleString()} / ${model.prompt_max_chars.toLocaleString()}`;
+    counter.classList.toggle("over", length > model.prompt_max_chars);
+  }
+
+  form.addEventListener("change", (e) => { if (e.target.name === "model") apply(); });
+  form.addEventListener("input", (e) => { if (e.target.name === "prompt") count(); });
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+  });
+  apply();
+}
+
+document.body.addEventListener("htmx:afterRequest", (e) => {
+  if (e.target.id === "generate-form" && e.detail.successful) {
+    document.getElementById("no-jobs")?.remove();
+    e.target.elements.prompt.focus();
+  }
+});
+document.body.addEventListener("htmx:beforeSwap", (e) => {
+  // Validation errors come back as the form with messages beside each field.
+  if (e.detail.xhr.status === 400 && e.detail.requestConfig.elt.id === "generate-form") {
+    e.detail.shouldSwap = true;
+    e.detail.target = document.getElementById("generate-form");
+    e.detail.swapOverride = "outerHTML";
+  }
+});
+htmx.onLoad((element) => {
+  const form = element.id === "generate-form" ? element : element.querySelector?.("#generate-form");
+  if (form) setupStudioForm(form);
+});
