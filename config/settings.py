@@ -191,3 +191,6 @@ ATELIER_STORAGE_MAX_ATTEMPTS = env_int("ATELIER_STORAGE_MAX_ATTEMPTS", 12, minim
 # A hung provider call or download must not hold a worker forever.
 CELERY_TASK_SOFT_TIME_LIMIT = ATELIER_PROVIDER_TIMEOUT + 2 * ATELIER_DOWNLOAD_TIMEOUT + 60
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# In development, whitenoise serves straight from static/ without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG

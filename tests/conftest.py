@@ -1,0 +1,136 @@
+"""Real services for the suite: PostgreSQL (pytest-django), an S3 server (moto),
+the fake image provider over HTTP, and a real Celery worker process on Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from django.conf import settings
+from moto.server import ThreadedMotoServer
+
+from tests.factories import UserFactory
+from tests.fake_provider import FakeImageProvider
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _require_service(host: str, port: int, name: str, how: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        pytest.exit(f"{name} is not reachable on {host}:{port}. Start it with: {how}", returncode=3)
+
+
+def pytest_sessionstart(session):
+    _require_service("127.0.0.1", 5432, "PostgreSQL",
+                     "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    _require_service("127.0.0.1", 6379, "Redis",
+                     "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(os.environ["ATELIER_TEST_S3_PORT"]))
+    server.start()
+    client = s3_client()
+    client.create_bucket(Bucket=settings.AWS_STORAGE_BUCKET_NAME)
+    yield server
+    server.stop()
+
+
+def s3_client():
+    return boto3.client(
+        "s3",
+        endpoint_url=os.environ["AWS_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def s3(s3_server):
+    """A client for the S3 server; the bucket is emptied after each test."""
+    client = s3_client()
+    yield client
+    bucket = settings.AWS_STORAGE_BUCKET_NAME
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+
+
+@pytest.fixture(scope="session")
+def fake_provider_server():
+    provider = FakeImageProvider(port=int(os.environ["ATELIER_TEST_PROVIDER_PORT"])).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def fake_provider(fake_provider_server):
+    fake_provider_server.reset()
+    return fake_provider_server
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, s3_server, fake_provider_server):
+    """A real `celery worker` process, configured by environment like production."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    db = connection.settings_dict
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    name = f"atelier-test-{uuid.uuid4().hex[:8]}@%h"
+    log_path = Path(settings.DATA_DIR) / "worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", name,
+         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.time() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    process.log_path = log_path
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db, s3, fake_provider):
+    """Tests that use the worker commit their data so that it can see them."""
+    return celery_worker_process
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return UserFactory(username="charlie")
