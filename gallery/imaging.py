@@ -45,7 +45,8 @@ def inspect_image(
     max_pixels = max_pixels or settings.ATELIER_MAX_IMAGE_PIXELS
     if len(data) > max_bytes:
         raise InvalidImage(
-            f"The image is {len(data) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB."
+            f"The image is {len(data) / 1_048_576:.1f} MB; "
+            f"the limit is {max_bytes / 1_048_576:.0f} MB."
         )
     if not data:
         raise InvalidImage("The file is empty.")
@@ -65,7 +66,9 @@ def inspect_image(
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
         names = ", ".join(allowed_formats)
-        raise InvalidImage(f"The file is not a valid image of an accepted type ({names}).") from None
+        raise InvalidImage(
+            f"The file is not a valid image of an accepted type ({names})."
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"The image is damaged or truncated ({exc}).") from None
     return ImageInfo(

@@ -55,6 +55,9 @@ class PrivateS3Storage(S3Storage):
         )
         return client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket_name, "Key": self._normalize_name(self._clean_name(name))},
+            Params={
+                "Bucket": self.bucket_name,
+                "Key": self._normalize_name(self._clean_name(name)),
+            },
             ExpiresIn=expire or self.querystring_expire,
         )

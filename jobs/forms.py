@@ -2,8 +2,17 @@ from django import forms
 
 from jobs.connections import offered_models
 
-PARAM_FIELDS = ("size", "n", "quality", "style", "background", "output_format",
-                "output_compression", "moderation", "seed")
+PARAM_FIELDS = (
+    "size",
+    "n",
+    "quality",
+    "style",
+    "background",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "seed",
+)
 
 
 class GenerationForm(forms.Form):

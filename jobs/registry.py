@@ -44,7 +44,8 @@ class SizeRule:
     def describe(self) -> str:
         return (
             f"any WIDTHxHEIGHT with both sides divisible by {self.multiple_of}, "
-            f"an aspect ratio between 1:3 and 3:1, at most {self.max_long_edge}x{self.max_short_edge}"
+            "an aspect ratio between 1:3 and 3:1, "
+            f"at most {self.max_long_edge}x{self.max_short_edge}"
         )
 
     def error_for(self, size: str) -> str | None:

@@ -120,16 +120,13 @@ def _claim(job_id) -> uuid.UUID | None:
     token = uuid.uuid4()
     lease = dt.timedelta(seconds=settings.ATELIER_PROVIDER_TIMEOUT) + LEASE_MARGIN
     claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
-    updated = (
-        GenerationJob.objects.filter(claimable, id=job_id)
-        .update(
-            status=Status.RUNNING,
-            claim_token=token,
-            attempts=F("attempts") + 1,
-            lease_expires_at=now + lease,
-            started_at=now,
-            updated_at=now,
-        )
+    updated = GenerationJob.objects.filter(claimable, id=job_id).update(
+        status=Status.RUNNING,
+        claim_token=token,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + lease,
+        started_at=now,
+        updated_at=now,
     )
     return token if updated == 1 else None
 
@@ -192,8 +189,10 @@ def job_run(*, job_id) -> RunOutcome:
     try:
         _store_images(job, token, answer)
     except ProviderError as exc:
-        if exc.retryable and job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS and (
-            answer.received_at + PROVIDER_URL_LIFETIME > timezone.now()
+        if (
+            exc.retryable
+            and job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS
+            and (answer.received_at + PROVIDER_URL_LIFETIME > timezone.now())
         ):
             delay = backoff_seconds(job.attempts)
             return _release_for_retry(job, token, code=exc.code, clear_request=False, delay=delay)
@@ -205,13 +204,23 @@ def job_run(*, job_id) -> RunOutcome:
             return _release_for_retry(
                 job, token, code="storage_unavailable", clear_request=False, delay=delay
             )
-        _finish(job, token, Status.FAILED, code="storage_unavailable",
-                message="Image storage stayed unavailable; the provider's answer is kept and an "
-                "administrator can resume this job.")
+        _finish(
+            job,
+            token,
+            Status.FAILED,
+            code="storage_unavailable",
+            message="Image storage stayed unavailable; the provider's answer is kept and an "
+            "administrator can resume this job.",
+        )
         return RunOutcome()
     except InvalidImage as exc:
-        _finish(job, token, Status.FAILED, code="invalid_image",
-                message=f"{message_for('invalid_image')} {exc}")
+        _finish(
+            job,
+            token,
+            Status.FAILED,
+            code="invalid_image",
+            message=f"{message_for('invalid_image')} {exc}",
+        )
         return RunOutcome()
 
     _finish(job, token, Status.SUCCEEDED)
@@ -265,7 +274,9 @@ def _store_images(job, token, answer: ProviderAnswer) -> None:
             continue  # written by an earlier attempt; its row exists only after its objects
         data = _item_bytes(answer, index, item)
         try:
-            image_store(job=job, index=index, data=data, revised_prompt=item.get("revised_prompt") or "")
+            image_store(
+                job=job, index=index, data=data, revised_prompt=item.get("revised_prompt") or ""
+            )
         except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             logger.warning("job %s storage write failed: %s", job.id, exc)
             raise StorageUnavailable(str(exc)) from exc

@@ -31,15 +31,25 @@ def _require_service(host: str, port: int, name: str, how: str) -> None:
 
 
 def pytest_sessionstart(session):
-    _require_service("127.0.0.1", 5432, "PostgreSQL",
-                     "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
-    _require_service("127.0.0.1", 6379, "Redis",
-                     "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''")
+    _require_service(
+        "127.0.0.1",
+        5432,
+        "PostgreSQL",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    )
+    _require_service(
+        "127.0.0.1",
+        6379,
+        "Redis",
+        "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''",
+    )
 
 
 @pytest.fixture(scope="session")
 def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(os.environ["ATELIER_TEST_S3_PORT"]))
+    server = ThreadedMotoServer(
+        ip_address="127.0.0.1", port=int(os.environ["ATELIER_TEST_S3_PORT"])
+    )
     server.start()
     client = s3_client()
     client.create_bucket(Bucket=settings.AWS_STORAGE_BUCKET_NAME)
@@ -95,10 +105,29 @@ def celery_worker_process(django_db_setup, django_db_blocker, s3_server, fake_pr
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", name,
-         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-n",
+            name,
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.time() + 60
     while "ready." not in log_path.read_text():

@@ -26,44 +26,100 @@ KEY_HINT = "https://vip.gptchatclub.com/api"
 
 # Seed 000's error bodies, byte for byte in their fields.
 SEED_ERRORS = {
-    "missing_key": (401, {
-        "message": (
-            "You didn't provide an API key. You need to provide your API key in an Authorization "
-            "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
-            "field (with blank username) if you're accessing the API from your browser and are "
-            f"prompted for a username and password. You can obtain an API key from {KEY_HINT}."
-        ),
-        "type": "talk_api_error", "param": None, "code": "invalid_api_key"}),
-    "invalid_api_key": (401, {
-        "message": (
-            "Incorrect API key provided: sk-1afsp*****************************************k5R2. "
-            f"You can find your API key at {KEY_HINT}."
-        ),
-        "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}),
-    "invalid_model": (400, {
-        "message": "Unsupported model.", "type": "talk_api_error", "param": None,
-        "code": "invalid_model"}),
-    "insufficient_user_quota": (403, {
-        "message": "User quota is not enough.", "type": "talk_api_error", "param": None,
-        "code": "insufficient_user_quota"}),
-    "invalid_messages": (400, {
-        "message": "Unsupported messages.", "type": "talk_api_error", "param": None,
-        "code": "invalid_messages"}),
-    "internal_error": (500, {
-        "message": "Internal server error.", "type": "talk_api_error", "param": None,
-        "code": "internal_error"}),
-    "content_policy_violation": (400, {
-        "message": "Your request was rejected as a result of our safety system.",
-        "type": "invalid_request_error", "param": None, "code": "content_policy_violation"}),
-    "moderation_blocked": (400, {
-        "message": "Your request was rejected by the safety system.",
-        "type": "image_generation_user_error", "param": None, "code": "moderation_blocked"}),
-    "rate_limit_exceeded": (429, {
-        "message": "Rate limit reached for images per minute. Please try again in 1s.",
-        "type": "requests", "param": None, "code": "rate_limit_exceeded"}),
+    "missing_key": (
+        401,
+        {
+            "message": (
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
+                "or as the password "
+                "field (with blank username) if you're accessing the API from your browser and are "
+                f"prompted for a username and password. You can obtain an API key from {KEY_HINT}."
+            ),
+            "type": "talk_api_error",
+            "param": None,
+            "code": "invalid_api_key",
+        },
+    ),
+    "invalid_api_key": (
+        401,
+        {
+            "message": (
+                "Incorrect API key provided: "
+                "sk-1afsp*****************************************k5R2. "
+                f"You can find your API key at {KEY_HINT}."
+            ),
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        },
+    ),
+    "invalid_model": (
+        400,
+        {
+            "message": "Unsupported model.",
+            "type": "talk_api_error",
+            "param": None,
+            "code": "invalid_model",
+        },
+    ),
+    "insufficient_user_quota": (
+        403,
+        {
+            "message": "User quota is not enough.",
+            "type": "talk_api_error",
+            "param": None,
+            "code": "insufficient_user_quota",
+        },
+    ),
+    "invalid_messages": (
+        400,
+        {
+            "message": "Unsupported messages.",
+            "type": "talk_api_error",
+            "param": None,
+            "code": "invalid_messages",
+        },
+    ),
+    "internal_error": (
+        500,
+        {
+            "message": "Internal server error.",
+            "type": "talk_api_error",
+            "param": None,
+            "code": "internal_error",
+        },
+    ),
+    "content_policy_violation": (
+        400,
+        {
+            "message": "Your request was rejected as a result of our safety system.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "content_policy_violation",
+        },
+    ),
+    "moderation_blocked": (
+        400,
+        {
+            "message": "Your request was rejected by the safety system.",
+            "type": "image_generation_user_error",
+            "param": None,
+            "code": "moderation_blocked",
+        },
+    ),
+    "rate_limit_exceeded": (
+        429,
+        {
+            "message": "Rate limit reached for images per minute. Please try again in 1s.",
+            "type": "requests",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        },
+    ),
 }
 SUPPORTED_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1.5", "gpt-image-1-mini", "gpt-image-2"}
-SCENARIO_RE = re.compile(r"fake:([a-z_]+)(?::(\S+))?")
+SCENARIO_RE = re.compile(r"fake:([a-z0-9_]+)(?::(\S+))?")
 
 
 def png_bytes(width: int, height: int, *, seed: int = 0, mode: str = "RGB") -> bytes:
@@ -191,9 +247,18 @@ class FakeImageProvider:
             self._error(handler, "invalid_model")
             return
         if body.get("response_format") and not model.startswith("dall-e"):
-            self._json(handler, 400, {"error": {
-                "message": "Unknown parameter: 'response_format'.", "type": "invalid_request_error",
-                "param": "response_format", "code": "unknown_parameter"}})
+            self._json(
+                handler,
+                400,
+                {
+                    "error": {
+                        "message": "Unknown parameter: 'response_format'.",
+                        "type": "invalid_request_error",
+                        "param": "response_format",
+                        "code": "unknown_parameter",
+                    }
+                },
+            )
             return
         self._respond(handler, body, model)
 
@@ -211,8 +276,11 @@ class FakeImageProvider:
         if scenario in SEED_ERRORS:
             headers = {}
             if scenario == "rate_limit_exceeded":
-                headers = {"Retry-After": arg or "1", "x-ratelimit-remaining-images": "0",
-                           "x-ratelimit-reset-images": f"{arg or 1}s"}
+                headers = {
+                    "Retry-After": arg or "1",
+                    "x-ratelimit-remaining-images": "0",
+                    "x-ratelimit-reset-images": f"{arg or 1}s",
+                }
             self._error(handler, scenario, headers)
             return
         if scenario == "fail_then_ok":  # fail:<error>,<times>
@@ -223,13 +291,18 @@ class FakeImageProvider:
                 return
             scenario = "b64"
         if scenario == "truncated":
-            self._send(handler, 200, b'{"created": 1589478378, "data": [{"b64_js', "application/json")
+            self._send(
+                handler, 200, b'{"created": 1589478378, "data": [{"b64_js', "application/json"
+            )
             return
         if scenario == "html":
             self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             return
 
-        width, height = (int(v) for v in str(body.get("size") or "1024x1024").replace("auto", "1024x1024").split("x"))
+        width, height = (
+            int(v)
+            for v in str(body.get("size") or "1024x1024").replace("auto", "1024x1024").split("x")
+        )
         width, height = min(width, 1024), min(height, 1024)
         n = int(body.get("n") or 1)
         images = [png_bytes(width, height, seed=i) for i in range(n)]
@@ -244,15 +317,25 @@ class FakeImageProvider:
             for image in images:
                 token = secrets.token_urlsafe(12).replace("-", "a").replace("_", "b")
                 self.files[token] = (image, time.time() + ttl)
-                data.append({"url": f"http://127.0.0.1:{self.port}/files/{token}.png",
-                             "revised_prompt": revised})
+                data.append(
+                    {
+                        "url": f"http://127.0.0.1:{self.port}/files/{token}.png",
+                        "revised_prompt": revised,
+                    }
+                )
         else:
-            data = [{"b64_json": base64.b64encode(image).decode(), "revised_prompt": revised}
-                    for image in images]
+            data = [
+                {"b64_json": base64.b64encode(image).decode(), "revised_prompt": revised}
+                for image in images
+            ]
         payload = {"created": int(time.time()), "data": data}
         if model.startswith("gpt-image"):
-            payload["usage"] = {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210,
-                                "input_tokens_details": {"image_tokens": 0, "text_tokens": 50}}
+            payload["usage"] = {
+                "input_tokens": 50,
+                "output_tokens": 4160,
+                "total_tokens": 4210,
+                "input_tokens_details": {"image_tokens": 0, "text_tokens": 50},
+            }
             payload["output_format"] = "png"
             payload["size"] = f"{width}x{height}"
         self._json(handler, 200, payload)

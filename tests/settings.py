@@ -1,4 +1,4 @@
-"""Settings for the test suite: production settings, configured the way operators do, by environment.
+"""Test settings: production settings, configured the way operators do, by environment.
 
 Ports for the S3 server and the fake image provider are chosen here, before the
 settings are read, and passed on through the environment to the Celery worker

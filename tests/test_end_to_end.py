@@ -19,13 +19,20 @@ def log_in(client, user):
     assert response.status_code == 302, "login failed"
 
 
-def test_it_generates_stores_and_shows_the_image_to_its_owner_only(worker, client, alice, bob, s3,
-                                                                    fake_provider):
+def test_it_generates_stores_and_shows_the_image_to_its_owner_only(
+    worker, client, alice, bob, s3, fake_provider
+):
     log_in(client, alice)
-    response = client.post(reverse("jobs:studio"), {
-        "model": "dall-e-3", "prompt": "a red fox reading a map", "size": "1024x1024",
-        "quality": "hd", "style": "natural",
-    })
+    response = client.post(
+        reverse("jobs:studio"),
+        {
+            "model": "dall-e-3",
+            "prompt": "a red fox reading a map",
+            "size": "1024x1024",
+            "quality": "hd",
+            "style": "natural",
+        },
+    )
     assert response.status_code == 302
 
     job = wait_for_job(GenerationJob.objects.get(owner=alice))
@@ -33,8 +40,13 @@ def test_it_generates_stores_and_shows_the_image_to_its_owner_only(worker, clien
     assert job.attempts == 1
     [call] = fake_provider.calls_for("red fox")
     assert call.body == {
-        "model": "dall-e-3", "prompt": "a red fox reading a map", "n": 1, "size": "1024x1024",
-        "quality": "hd", "style": "natural", "response_format": "b64_json",
+        "model": "dall-e-3",
+        "prompt": "a red fox reading a map",
+        "n": 1,
+        "size": "1024x1024",
+        "quality": "hd",
+        "style": "natural",
+        "response_format": "b64_json",
         "user": call.body["user"],
     }
     assert "alice" not in call.body["user"]
@@ -70,9 +82,15 @@ def test_it_generates_stores_and_shows_the_image_to_its_owner_only(worker, clien
 
 def test_it_downloads_a_url_reply_at_once_and_stores_it(worker, client, alice, s3, fake_provider):
     log_in(client, alice)
-    client.post(reverse("jobs:studio"), {
-        "model": "dall-e-2", "prompt": "two owls fake:url", "size": "512x512", "n": "2",
-    })
+    client.post(
+        reverse("jobs:studio"),
+        {
+            "model": "dall-e-2",
+            "prompt": "two owls fake:url",
+            "size": "512x512",
+            "n": "2",
+        },
+    )
     job = wait_for_job(GenerationJob.objects.get(owner=alice))
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error_message
     images = list(job.images.order_by("index"))
@@ -85,9 +103,13 @@ def test_it_downloads_a_url_reply_at_once_and_stores_it(worker, client, alice, s
 
 def test_it_shows_a_failed_job_with_the_providers_reason(worker, client, alice, s3, fake_provider):
     log_in(client, alice)
-    client.post(reverse("jobs:studio"), {
-        "model": "dall-e-3", "prompt": "a castle fake:insufficient_user_quota",
-    })
+    client.post(
+        reverse("jobs:studio"),
+        {
+            "model": "dall-e-3",
+            "prompt": "a castle fake:insufficient_user_quota",
+        },
+    )
     job = wait_for_job(GenerationJob.objects.get(owner=alice))
     assert job.status == GenerationJob.Status.FAILED
     card = client.get(reverse("jobs:job_card", args=[job.id]))

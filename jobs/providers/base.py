@@ -17,5 +17,6 @@ class ProviderResult:
 
 
 class ImageProvider(Protocol):
-    def generate(self, *, connection: Connection, spec: ModelSpec, prompt: str, params: dict,
-                 user_ref: str) -> ProviderResult: ...
+    def generate(
+        self, *, connection: Connection, spec: ModelSpec, prompt: str, params: dict, user_ref: str
+    ) -> ProviderResult: ...

@@ -57,7 +57,9 @@ def render(prompt: str, *, width: int, height: int, seed: int) -> bytes:
     font_size = max(12, width // 28)
     font = ImageFont.load_default(size=font_size)
     text = "\n".join(textwrap.wrap(prompt[:160], width=max(12, int(width / (font_size * 0.6)))))
-    caption.multiline_text((width // 20, height - height // 4), text, fill=(255, 255, 255), font=font)
+    caption.multiline_text(
+        (width // 20, height - height // 4), text, fill=(255, 255, 255), font=font
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
