@@ -16,6 +16,9 @@ class Image(models.Model):
     bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     revised_prompt = models.TextField(blank=True)
+    # Moderation: a hidden image vanishes for everyone but staff.
+    is_hidden = models.BooleanField(default=False)
+    hidden_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

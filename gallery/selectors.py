@@ -9,7 +9,11 @@ from gallery.models import Image
 
 def image_list(*, user) -> QuerySet[Image]:
     """A user's own images, newest first."""
-    return Image.objects.filter(owner=user).select_related("job").order_by("-created_at", "-id")
+    return (
+        Image.objects.filter(owner=user, is_hidden=False)
+        .select_related("job")
+        .order_by("-created_at", "-id")
+    )
 
 
 def image_get(*, user, image_id: int) -> Image:

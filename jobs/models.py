@@ -47,6 +47,25 @@ class GenerationJob(models.Model):
     progress = models.CharField(max_length=64, blank=True)
     response_text = models.TextField(blank=True, help_text="Text the provider returned alongside.")
     usage = models.JSONField(default=dict, blank=True)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # Inputs for edits and variations: a gallery image or uploads, kept in storage.
+    source_image = models.ForeignKey(
+        "gallery.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="derived_jobs",
+    )
+    input_keys = models.JSONField(default=list, blank=True)
+    mask_key = models.CharField(max_length=255, blank=True)
+    # Latest partial image a streaming provider sent, shown while the job runs.
+    partial_image_key = models.CharField(max_length=255, blank=True)
+    # The provider's own id for asynchronous tasks (Midjourney).
+    provider_task_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # Follow-ups (Midjourney buttons, retries, remixes) point at the job they came from.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)

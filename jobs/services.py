@@ -15,6 +15,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 
 import httpx
@@ -105,6 +106,12 @@ def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
     if retry_after is not None:
         delay = max(delay, retry_after)
     return round(delay, 2)
+
+
+def job_cost_usd(job: GenerationJob, *, images: int) -> Decimal | None:
+    """Cost from the registry's per-image price for the job's quality."""
+    price = get_model(job.model).estimated_cost_usd(params={**job.params, "n": images})
+    return None if price is None else Decimal(str(price))
 
 
 def user_reference(user_id: int) -> str:
@@ -223,6 +230,7 @@ def job_run(*, job_id) -> RunOutcome:
         )
         return RunOutcome()
 
+    _guarded(job, token).update(cost_usd=job_cost_usd(job, images=len(answer.items)))
     _finish(job, token, Status.SUCCEEDED)
     _trim_answer(answer)
     return RunOutcome()

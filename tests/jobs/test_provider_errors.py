@@ -173,4 +173,5 @@ def test_gpt_image_models_never_get_response_format(make_job, fake_provider):
     [call] = fake_provider.calls_for("tram")
     assert "response_format" not in call.body
     assert call.body["quality"] == "low"
+    assert str(job.cost_usd) == "0.0110"
     assert job.usage["total_tokens"] == 4210
