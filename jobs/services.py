@@ -28,6 +28,7 @@ from django.utils import timezone
 from gallery.imaging import InvalidImage
 from gallery.models import Image
 from gallery.services import image_store
+from jobs.admission import admission_check
 from jobs.connections import connection_for_model, connection_named
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
@@ -67,6 +68,7 @@ def job_create(*, user, model_name: str, prompt: str, params: dict) -> Generatio
         )
     # A connection lists a retired model only when its proxy still serves it.
     cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True)
+    admission_check(user=user, prompt=prompt, spec=spec)
     job = GenerationJob.objects.create(
         owner=user,
         provider=spec.family.value,

@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jobs import selectors, services
+from jobs.admission import JobRefused
 from jobs.connections import offered_models
 from jobs.forms import GenerationForm
 
@@ -29,6 +30,17 @@ def studio(request):
             )
         except ValidationError as error:
             form.add_registry_errors(error)
+        except JobRefused as refusal:
+            form.add_error(None, refusal.message)
+            response = render(
+                request,
+                "jobs/partials/form.html" if request.htmx else "jobs/studio.html",
+                _studio_context(request, form),
+                status=refusal.status_code,
+            )
+            if refusal.retry_after is not None:
+                response["Retry-After"] = str(refusal.retry_after)
+            return response
         else:
             if request.htmx:
                 return render(request, "jobs/partials/job_card.html", {"job": job}, status=201)

@@ -59,7 +59,7 @@ document.body.addEventListener("htmx:afterRequest", (e) => {
 });
 document.body.addEventListener("htmx:beforeSwap", (e) => {
   // Validation errors come back as the form with messages beside each field.
-  if (e.detail.xhr.status === 400 && e.detail.requestConfig.elt.id === "generate-form") {
+  if (e.detail.xhr.status >= 400 && e.detail.requestConfig.elt.id === "generate-form") {
     e.detail.shouldSwap = true;
     e.detail.target = document.getElementById("generate-form");
     e.detail.swapOverride = "outerHTML";
