@@ -191,6 +191,17 @@ ATELIER_STORAGE_MAX_ATTEMPTS = env_int("ATELIER_STORAGE_MAX_ATTEMPTS", 12, minim
 # A hung provider call or download must not hold a worker forever.
 CELERY_TASK_SOFT_TIME_LIMIT = ATELIER_PROVIDER_TIMEOUT + 2 * ATELIER_DOWNLOAD_TIMEOUT + 60
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# A claim outlives the hard time limit: once it has expired, the worker that held it is gone.
+ATELIER_JOB_LEASE_SECONDS = env_int(
+    "ATELIER_JOB_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60, minimum=1
+)
+# The reaper (Celery beat) re-enqueues jobs whose broker message was lost or whose worker died.
+ATELIER_REAPER_INTERVAL = env_int("ATELIER_REAPER_INTERVAL", 60, minimum=1)
+ATELIER_QUEUED_STALE_SECONDS = env_int("ATELIER_QUEUED_STALE_SECONDS", 600, minimum=1)
+ATELIER_JOB_DEADLINE_SECONDS = env_int("ATELIER_JOB_DEADLINE_SECONDS", 3 * 3600, minimum=60)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": ATELIER_REAPER_INTERVAL},
+}
 # In development, whitenoise serves straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

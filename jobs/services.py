@@ -40,9 +40,10 @@ Status = GenerationJob.Status
 
 # Provider URLs die 60 minutes after the image was made; stop trying a little before.
 PROVIDER_URL_LIFETIME = dt.timedelta(minutes=55)
-LEASE_MARGIN = dt.timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 120.0
+# Never wait longer than this, whatever Retry-After says: a longer wait is the reaper's job.
+MAX_RETRY_DELAY_SECONDS = 900.0
 
 
 class StorageUnavailable(Exception):
@@ -107,7 +108,7 @@ def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
     delay = random.uniform(ceiling / 2, ceiling)
     if retry_after is not None:
         delay = max(delay, retry_after)
-    return round(delay, 2)
+    return round(min(delay, MAX_RETRY_DELAY_SECONDS), 2)
 
 
 def job_cost_usd(job: GenerationJob, *, images: int) -> Decimal | None:
@@ -127,7 +128,7 @@ def user_reference(user_id: int) -> str:
 def _claim(job_id) -> uuid.UUID | None:
     now = timezone.now()
     token = uuid.uuid4()
-    lease = dt.timedelta(seconds=settings.ATELIER_PROVIDER_TIMEOUT) + LEASE_MARGIN
+    lease = dt.timedelta(seconds=settings.ATELIER_JOB_LEASE_SECONDS)
     claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
     updated = GenerationJob.objects.filter(claimable, id=job_id).update(
         status=Status.RUNNING,
@@ -338,3 +339,55 @@ def _trim_answer(answer: ProviderAnswer) -> None:
         for item in answer.items
     ]
     answer.save(update_fields=["items"])
+
+
+# -- the reaper ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    requeued: list
+    expired: list
+
+
+def jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
+    """Re-enqueue jobs whose message was lost or whose worker died; fail those past deadline.
+
+    The broker is only a hint: a Redis flush loses queued messages, and a killed
+    worker leaves its job ``running`` until the lease runs out. Re-enqueueing is
+    safe because claims are conditional and a kept answer is never re-requested.
+    """
+    now = now or timezone.now()
+    deadline = now - dt.timedelta(seconds=settings.ATELIER_JOB_DEADLINE_SECONDS)
+    stale = now - dt.timedelta(seconds=settings.ATELIER_QUEUED_STALE_SECONDS)
+    unfinished = GenerationJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
+
+    expired = []
+    for job_id in unfinished.filter(created_at__lt=deadline).values_list("id", flat=True):
+        updated = GenerationJob.objects.filter(
+            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now),
+            id=job_id,
+        ).update(
+            status=Status.FAILED,
+            error_code="deadline_exceeded",
+            error_message=message_for("deadline_exceeded"),
+            finished_at=now,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        if updated:
+            expired.append(job_id)
+
+    requeued = []
+    candidates = unfinished.filter(created_at__gte=deadline).filter(
+        Q(status=Status.QUEUED, updated_at__lt=stale)
+        | Q(status=Status.RUNNING, lease_expires_at__lt=now)
+    )
+    for job_id, updated_at in candidates.values_list("id", "updated_at"):
+        # Touching updated_at first means two reapers never enqueue the same job twice.
+        if GenerationJob.objects.filter(id=job_id, updated_at=updated_at).update(updated_at=now):
+            job_enqueue(job_id=job_id)
+            requeued.append(job_id)
+    if requeued or expired:
+        logger.warning("reaper requeued %d job(s), expired %d", len(requeued), len(expired))
+    return ReapReport(requeued=requeued, expired=expired)

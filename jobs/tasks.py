@@ -25,3 +25,8 @@ def run_generation_job(self, job_id: str) -> None:
         return  # deleted; never retried
     if outcome.retry_in is not None:
         services.job_enqueue(job_id=job_id, countdown=outcome.retry_in)
+
+
+@shared_task(name="jobs.reap_stale_jobs", acks_late=True, ignore_result=True, expires=120)
+def reap_stale_jobs() -> None:
+    services.jobs_reap()

@@ -13,8 +13,9 @@ if [ "${ATELIER_DEMO_USER:-1}" = "1" ]; then
   $BIN/python manage.py ensure_demo_user
 fi
 
-$BIN/celery -A config worker --loglevel INFO --concurrency "${ATELIER_WORKER_CONCURRENCY:-2}" \
-  --without-gossip --without-mingle &
+# -B runs the beat scheduler (the stale-job reaper) inside this one worker.
+$BIN/celery -A config worker -B --schedule "$ATELIER_DATA_DIR/celerybeat-schedule" \
+  --loglevel INFO --concurrency "${ATELIER_WORKER_CONCURRENCY:-2}" --without-gossip --without-mingle &
 worker=$!
 trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
 

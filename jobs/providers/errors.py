@@ -99,6 +99,11 @@ CATALOG: dict[str, ErrorKind] = {
         "No provider connection serves this model any more. Ask an administrator.",
         retryable=False,
     ),
+    "deadline_exceeded": ErrorKind(
+        "Atelier could not finish this job in time (workers were down or overloaded). "
+        "Nothing more will be charged for it; submit it again.",
+        retryable=False,
+    ),
     "too_many_attempts": ErrorKind(
         "The job failed repeatedly and Atelier gave up. Try again later.",
         retryable=False,

@@ -1,0 +1,126 @@
+"""The reaper: the database, not the broker, decides which jobs still need a worker."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from jobs import services
+from jobs.models import GenerationJob
+
+Status = GenerationJob.Status
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        services, "job_enqueue", lambda *, job_id, countdown=None: sent.append(job_id)
+    )
+    return sent
+
+
+def make_job(owner, **fields):
+    job = GenerationJob.objects.create(
+        owner=owner,
+        provider="openai_images",
+        connection="openai",
+        model="dall-e-3",
+        prompt="a reaped job",
+        params={"size": "1024x1024", "n": 1},
+    )
+    GenerationJob.objects.filter(id=job.id).update(**fields)
+    job.refresh_from_db()
+    return job
+
+
+def ago(seconds):
+    return timezone.now() - dt.timedelta(seconds=seconds)
+
+
+def test_it_requeues_a_queued_job_whose_message_was_lost(alice, enqueued):
+    job = make_job(alice, updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5))
+    fresh = make_job(alice)
+    report = services.jobs_reap()
+    assert report.requeued == [job.id]
+    assert enqueued == [job.id]
+    assert fresh.id not in enqueued
+
+
+def test_two_reapers_never_requeue_the_same_job_twice(alice, enqueued):
+    make_job(alice, updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5))
+    services.jobs_reap()
+    services.jobs_reap()
+    assert len(enqueued) == 1
+
+
+def test_a_running_job_with_a_live_lease_is_left_alone(alice, enqueued):
+    make_job(
+        alice, status=Status.RUNNING, lease_expires_at=timezone.now() + dt.timedelta(minutes=1)
+    )
+    assert services.jobs_reap().requeued == []
+
+
+def test_a_dead_workers_job_mid_call_ends_unknown_without_calling_again(
+    alice, enqueued, fake_provider
+):
+    job = make_job(
+        alice,
+        status=Status.RUNNING,
+        attempts=1,
+        lease_expires_at=ago(1),
+        provider_request_sent_at=ago(30),
+        prompt="a lost call",
+    )
+    assert services.jobs_reap().requeued == [job.id]
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == Status.UNKNOWN
+    assert "usage" in job.error_message
+    assert fake_provider.calls_for("a lost call") == []
+
+
+def test_a_dead_workers_job_before_the_call_runs_normally(alice, enqueued, fake_provider, s3):
+    job = make_job(
+        alice, status=Status.RUNNING, attempts=1, lease_expires_at=ago(1), prompt="a job never sent"
+    )
+    services.jobs_reap()
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED, job.error_message
+    assert len(fake_provider.calls_for("a job never sent")) == 1
+
+
+def test_it_fails_jobs_past_their_deadline_with_a_clear_message(alice, enqueued):
+    job = make_job(
+        alice,
+        created_at=ago(settings.ATELIER_JOB_DEADLINE_SECONDS + 1),
+        updated_at=ago(settings.ATELIER_JOB_DEADLINE_SECONDS + 1),
+    )
+    report = services.jobs_reap()
+    job.refresh_from_db()
+    assert report.expired == [job.id] and enqueued == []
+    assert job.status == Status.FAILED and job.error_code == "deadline_exceeded"
+    assert "submit it again" in job.error_message
+
+
+def test_the_task_policy_holds_together():
+    # A claim outlives the hard time limit, so an expired lease means a dead worker.
+    assert settings.ATELIER_JOB_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT
+    assert settings.CELERY_TASK_TIME_LIMIT > settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT > settings.ATELIER_PROVIDER_TIMEOUT
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert visibility > settings.ATELIER_JOB_LEASE_SECONDS
+    assert visibility > services.MAX_RETRY_DELAY_SECONDS
+    assert "reap-stale-jobs" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_retry_after_is_honoured_but_bounded():
+    assert services.backoff_seconds(1, retry_after=30) == 30
+    assert services.backoff_seconds(1, retry_after=10_000) == services.MAX_RETRY_DELAY_SECONDS
+    delays = [services.backoff_seconds(attempt) for attempt in range(1, 10)]
+    assert all(0 < d <= services.BACKOFF_CAP_SECONDS for d in delays)
+    assert max(delays[6:]) > min(delays[:2])
