@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL, AWS_STORAGE_BUCKET_NAME and OPENAI_* switches
 to PostgreSQL, Redis, S3 and a real OpenAI-compatible provider.
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "storages",
     "jobs",
     "gallery",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -205,3 +207,16 @@ CELERY_BEAT_SCHEDULE = {
 # In development, whitenoise serves straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Moderation, quotas and abuse controls. A user's Quota row (admin) overrides these defaults.
+ATELIER_DEFAULT_DAILY_IMAGES = env_int("ATELIER_DEFAULT_DAILY_IMAGES", 500, minimum=0)
+try:
+    ATELIER_DEFAULT_MONTHLY_SPEND_USD = Decimal(env_str("ATELIER_DEFAULT_MONTHLY_SPEND_USD", "100"))
+except InvalidOperation:
+    raise ImproperlyConfigured("ATELIER_DEFAULT_MONTHLY_SPEND_USD must be a number") from None
+if not ATELIER_DEFAULT_MONTHLY_SPEND_USD.is_finite() or ATELIER_DEFAULT_MONTHLY_SPEND_USD < 0:
+    raise ImproperlyConfigured("ATELIER_DEFAULT_MONTHLY_SPEND_USD must be zero or more")
+ATELIER_RATE_LIMIT_JOBS_PER_MINUTE = env_int("ATELIER_RATE_LIMIT_JOBS_PER_MINUTE", 30, minimum=1)
+# Check prompts with the provider's /v1/moderations endpoint before queueing them.
+ATELIER_PREMODERATION = env_bool("ATELIER_PREMODERATION", False)
+ATELIER_PREMODERATION_MODEL = env_str("ATELIER_PREMODERATION_MODEL", "omni-moderation-latest")

@@ -1,0 +1,187 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class ImageReport(models.Model):
+    """A member's report that an image breaks the rules; staff resolve it from the queue."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPROVED = "approved", "Approved (image kept)"
+        HIDDEN = "hidden", "Image hidden"
+        DELETED = "deleted", "Image deleted"
+
+    # A deleted image keeps its reports, for the record.
+    image = models.ForeignKey(
+        "gallery.Image", null=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="image_reports"
+    )
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolution_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The staff queue lists open reports.
+            models.Index(fields=["status", "-created_at"], name="report_status_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.id} on image {self.image_id} ({self.status})"
+
+
+class BlockedTerm(models.Model):
+    """A word or a regular expression that a prompt must not contain."""
+
+    class Kind(models.TextChoices):
+        WORD = "word", "Word or phrase"
+        REGEX = "regex", "Regular expression"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WORD)
+    pattern = models.CharField(max_length=500)
+    note = models.CharField(max_length=200, blank=True, help_text="Why it is blocked (staff only).")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "pattern"], name="blocked_term_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.pattern}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.REGEX:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                message = f"Not a valid regular expression: {exc}"
+                raise ValidationError({"pattern": message}) from exc
+        elif not self.pattern.strip():
+            raise ValidationError({"pattern": "Enter a word or phrase."})
+
+
+class Suspension(models.Model):
+    """While a suspension is active (not lifted), the user's jobs are refused."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suspensions"
+    )
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suspension_one_active_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "lifted" if self.lifted_at else "active"
+        return f"Suspension of {self.user} ({state})"
+
+
+class Quota(models.Model):
+    """Limits for one user; an empty field falls back to the site default from settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota"
+    )
+    daily_images = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Images per UTC day; empty for the site default."
+    )
+    monthly_spend_usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Spend per UTC calendar month in USD; empty for the site default.",
+    )
+    jobs_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Job submissions per minute; empty for the site default."
+    )
+
+    def __str__(self) -> str:
+        return f"Quota for {self.user}"
+
+
+class ModerationEvent(models.Model):
+    """Something a moderation check or a provider's safety system refused."""
+
+    class Source(models.TextChoices):
+        PROVIDER = "provider", "Provider content policy"
+        BLOCKLIST = "blocklist", "Prompt blocklist"
+        PREMODERATION = "premoderation", "Pre-moderation"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_events"
+    )
+    job = models.ForeignKey(
+        "jobs.GenerationJob",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="moderation_events",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    code = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.code} for {self.user}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to what, when and why. Written by services, never edited."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target_repr}"
