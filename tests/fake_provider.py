@@ -138,6 +138,7 @@ class Call:
     body: dict | None
     authorization: str | None
     at: float = field(default_factory=time.time)
+    status: int | None = None  # the HTTP status the fake answered with
 
     @property
     def prompt(self) -> str:
@@ -149,6 +150,7 @@ class FakeImageProvider:
         self.url_ttl = url_ttl
         self.calls: list[Call] = []
         self.files: dict[str, tuple[bytes, float]] = {}
+        self.file_delays: dict[str, float] = {}  # seconds a download of that file stalls
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
         provider = self
@@ -194,6 +196,9 @@ class FakeImageProvider:
 
     # -- HTTP ----------------------------------------------------------------
     def _send(self, handler, status: int, body: bytes, content_type: str, headers=None) -> None:
+        call = getattr(handler, "call", None)
+        if call is not None and call.status is None:
+            call.status = status
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(body)))
@@ -217,6 +222,7 @@ class FakeImageProvider:
             body = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
             self._send(handler, 403, body, "application/xml")
             return
+        time.sleep(self.file_delays.get(match[1], 0))
         self._send(handler, 200, entry[0], "image/png")
 
     def _handle_post(self, handler) -> None:
@@ -227,6 +233,7 @@ class FakeImageProvider:
         except ValueError:
             body = None
         call = Call("POST", handler.path, body, handler.headers.get("Authorization"))
+        handler.call = call
         with self._lock:
             self.calls.append(call)
         if handler.path != "/v1/images/generations":
@@ -309,7 +316,7 @@ class FakeImageProvider:
         revised = f"A vivid rendering of: {prompt}" if model == "dall-e-3" else None
         if scenario == "bad_b64":
             data = [{"b64_json": "!!!this is not base64!!!"}]
-        elif scenario in ("url", "url_expired") or (
+        elif scenario in ("url", "url_expired", "url_slow") or (
             body.get("response_format", "url") == "url" and model.startswith("dall-e")
         ):
             ttl = -1 if scenario == "url_expired" else self.url_ttl
@@ -317,6 +324,8 @@ class FakeImageProvider:
             for image in images:
                 token = secrets.token_urlsafe(12).replace("-", "a").replace("_", "b")
                 self.files[token] = (image, time.time() + ttl)
+                if scenario == "url_slow":
+                    self.file_delays[token] = float(arg or 3)
                 data.append(
                     {
                         "url": f"http://127.0.0.1:{self.port}/files/{token}.png",
