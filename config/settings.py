@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "jobs",
     "gallery",
     "moderation",
+    "teams",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +119,10 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_expire": SIGNED_URL_MAX_AGE,
             "file_overwrite": True,
             "public_endpoint_url": env_str("AWS_S3_PUBLIC_ENDPOINT_URL") or None,
+            # One retry layer: the job retries storage writes with backoff, boto3 does not.
+            "client_config": BotoConfig(
+                connect_timeout=5, read_timeout=60, retries={"total_max_attempts": 1}
+            ),
         },
     }
 else:
