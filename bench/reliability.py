@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import logging
 import os
 import signal
 import socket
@@ -251,13 +252,13 @@ class Lab:
         from jobs.services import job_create
 
         jobs = []
-        for index, prompt in enumerate(prompts):
+        for prompt in prompts:
             with transaction.atomic():
                 jobs.append(
                     job_create(
                         user=self.user(),
                         model_name=model,
-                        prompt=f"{prompt} [{label}-{index}]",
+                        prompt=f"{prompt} [{label}-{uuid.uuid4().hex[:10]}]",
                         params={"size": "256x256", "n": 1},
                     )
                 )
@@ -479,6 +480,7 @@ def main() -> int:
     parser.add_argument("--write-docs", action="store_true", help="update docs/reliability.md")
     args = parser.parse_args()
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     lab = Lab(quick=args.quick)
     lab.start()
     results = []

@@ -205,7 +205,10 @@ class FakeImageProvider:
         for name, value in (headers or {}).items():
             handler.send_header(name, value)
         handler.end_headers()
-        handler.wfile.write(body)
+        try:
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout or a killed worker); so would a real server
 
     def _json(self, handler, status: int, payload, headers=None) -> None:
         self._send(handler, status, json.dumps(payload).encode(), "application/json", headers)
