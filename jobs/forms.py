@@ -1,6 +1,8 @@
 from django import forms
 
 from jobs.connections import offered_models
+from jobs.models import GenerationJob
+from jobs.selectors import edit_models
 
 PARAM_FIELDS = (
     "size",
@@ -11,11 +13,21 @@ PARAM_FIELDS = (
     "output_format",
     "output_compression",
     "moderation",
+    "partial_images",
     "seed",
 )
 
 
-class GenerationForm(forms.Form):
+class RegistryErrorsMixin:
+    def add_registry_errors(self, error) -> None:
+        """Show the service's messages beside their fields, word for word."""
+        for field, messages in error.message_dict.items():
+            target = field if field in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+class GenerationForm(RegistryErrorsMixin, forms.Form):
     """Collects a request; the model registry (via ``job_create``) decides what is valid."""
 
     model = forms.ChoiceField()
@@ -28,6 +40,7 @@ class GenerationForm(forms.Form):
     output_format = forms.CharField(required=False)
     output_compression = forms.IntegerField(required=False)
     moderation = forms.CharField(required=False)
+    partial_images = forms.IntegerField(required=False)
     seed = forms.IntegerField(required=False)
 
     def __init__(self, *args, **kwargs):
@@ -41,8 +54,20 @@ class GenerationForm(forms.Form):
             if self.cleaned_data.get(name) not in (None, "")
         }
 
-    def add_registry_errors(self, error) -> None:
-        for field, messages in error.message_dict.items():
-            target = field if field in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
+
+def initial_from_job(job: GenerationJob) -> dict:
+    """Studio form values that repeat a job: its model, prompt and parameters."""
+    params = {name: value for name, value in job.params.items() if name in PARAM_FIELDS}
+    return {**params, "model": job.model, "prompt": job.prompt}
+
+
+class EditForm(RegistryErrorsMixin, forms.Form):
+    """A masked edit of a gallery image; ``job_create_edit`` validates the mask."""
+
+    model = forms.ChoiceField()
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), strip=True)
+    mask = forms.FileField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(spec.name, spec.label) for spec in edit_models()]

@@ -1,8 +1,10 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from gallery.models import Image
+from jobs.connections import offered_models
 from jobs.models import GenerationJob
+from jobs.registry import ModelSpec
 
 
 def job_list(*, user, limit: int = 20) -> QuerySet[GenerationJob]:
@@ -23,3 +25,22 @@ def job_get(*, user, job_id) -> GenerationJob:
         id=job_id,
         owner=user,
     )
+
+
+def prompt_history(*, user, query: str = "", limit: int = 15) -> list[str]:
+    """The user's distinct prompts, most recently used first."""
+    jobs = GenerationJob.objects.filter(owner=user).exclude(prompt="")
+    if query.strip():
+        jobs = jobs.filter(prompt__icontains=query.strip())
+    rows = jobs.values("prompt").annotate(last_used=Max("created_at")).order_by("-last_used")
+    return [row["prompt"] for row in rows[:limit]]
+
+
+def edit_models() -> list[ModelSpec]:
+    """Offered models that repaint a masked area of an image."""
+    return [spec for spec in offered_models() if spec.edits and spec.masks]
+
+
+def variation_model() -> ModelSpec | None:
+    """The offered model that makes variations of any image, if there is one."""
+    return next((spec for spec in offered_models() if spec.variations), None)

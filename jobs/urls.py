@@ -5,6 +5,11 @@ from jobs import views
 app_name = "jobs"
 urlpatterns = [
     path("", views.studio, name="studio"),
+    path("prompts/", views.prompt_history, name="prompt_history"),
     path("jobs/<uuid:job_id>/", views.job_card, name="job_card"),
+    path("jobs/<uuid:job_id>/partial/", views.job_partial_image, name="job_partial_image"),
     path("jobs/<uuid:job_id>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<uuid:job_id>/retry/", views.job_retry, name="job_retry"),
+    path("images/<int:image_id>/edit/", views.image_edit, name="image_edit"),
+    path("images/<int:image_id>/variations/", views.image_variations, name="image_variations"),
 ]

@@ -1,12 +1,24 @@
+import uuid
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
+from gallery.selectors import image_get, image_urls
 from jobs import selectors, services
 from jobs.admission import JobRefused
 from jobs.connections import offered_models
-from jobs.forms import GenerationForm
+from jobs.forms import EditForm, GenerationForm, initial_from_job
+
+
+def _card_actions() -> dict:
+    """What the buttons under each finished image may offer, from the registry."""
+    variation = selectors.variation_model()
+    return {"can_edit": bool(selectors.edit_models()), "variation_model": variation}
 
 
 def _studio_context(request, form):
@@ -14,12 +26,49 @@ def _studio_context(request, form):
         "form": form,
         "jobs": selectors.job_list(user=request.user),
         "models": {spec.name: spec.controls() for spec in offered_models()},
+        "history": selectors.prompt_history(user=request.user),
+        **_card_actions(),
     }
+
+
+def _number_or_404(value: str, kind):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise Http404("No such item.") from None
+
+
+def _remix_initial(request) -> dict | None:
+    """Form values that repeat an image's or a job's request; 404 for anyone else's."""
+    if "remix" in request.GET:
+        image = image_get(user=request.user, image_id=_number_or_404(request.GET["remix"], int))
+        return initial_from_job(image.job)
+    if "job" in request.GET:
+        job_id = _number_or_404(request.GET["job"], uuid.UUID)
+        return initial_from_job(selectors.job_get(user=request.user, job_id=job_id))
+    return None
+
+
+def _card(request, job, *, status: int = 200, error: str = ""):
+    context = {"job": job, "action_error": error, **_card_actions()}
+    return render(request, "jobs/partials/job_card.html", context, status=status)
+
+
+def _refused(response, refusal: JobRefused):
+    if refusal.retry_after is not None:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+def _errors_in_place(response, selector: str):
+    """Answer htmx with the element to replace, so messages appear where they belong."""
+    return reswap(retarget(response, selector), "outerHTML")
 
 
 @login_required
 def studio(request):
-    form = GenerationForm(request.POST or None, initial=request.GET or None)
+    initial = _remix_initial(request) if request.method == "GET" else None
+    form = GenerationForm(request.POST or None, initial=initial or request.GET or None)
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(
@@ -32,28 +81,42 @@ def studio(request):
             form.add_registry_errors(error)
         except JobRefused as refusal:
             form.add_error(None, refusal.message)
-            response = render(
-                request,
-                "jobs/partials/form.html" if request.htmx else "jobs/studio.html",
-                _studio_context(request, form),
-                status=refusal.status_code,
-            )
-            if refusal.retry_after is not None:
-                response["Retry-After"] = str(refusal.retry_after)
-            return response
+            return _refused(_studio_form(request, form, status=refusal.status_code), refusal)
         else:
             if request.htmx:
-                return render(request, "jobs/partials/job_card.html", {"job": job}, status=201)
+                return _card(request, job, status=201)
             return redirect("jobs:studio")
-    status = 400 if form.errors else 200
-    template = "jobs/partials/form.html" if request.htmx and form.errors else "jobs/studio.html"
-    return render(request, template, _studio_context(request, form), status=status)
+    return _studio_form(request, form, status=400 if form.errors else 200)
+
+
+def _studio_form(request, form, *, status: int):
+    if request.htmx and form.errors:
+        response = render(request, "jobs/partials/form.html", {"form": form}, status=status)
+        return _errors_in_place(response, "#generate-form")
+    return render(request, "jobs/studio.html", _studio_context(request, form), status=status)
+
+
+@login_required
+@require_GET
+def prompt_history(request):
+    query = request.GET.get("q", "")
+    history = selectors.prompt_history(user=request.user, query=query)
+    return render(request, "jobs/partials/history_list.html", {"history": history, "query": query})
 
 
 @login_required
 def job_card(request, job_id):
+    return _card(request, selectors.job_get(user=request.user, job_id=job_id))
+
+
+@login_required
+@require_GET
+def job_partial_image(request, job_id):
+    """Checks ownership, then redirects to a short-lived signed link to the latest partial."""
     job = selectors.job_get(user=request.user, job_id=job_id)
-    return render(request, "jobs/partials/job_card.html", {"job": job})
+    if not job.partial_image_key:
+        raise Http404("This job has no partial image.")
+    return redirect(default_storage.url(job.partial_image_key))
 
 
 @login_required
@@ -63,5 +126,85 @@ def job_cancel(request, job_id):
     services.job_cancel(job=job)
     job.refresh_from_db()
     if request.htmx:
-        return render(request, "jobs/partials/job_card.html", {"job": job})
+        return _card(request, job)
     return redirect("jobs:studio")
+
+
+@login_required
+@require_POST
+def job_retry(request, job_id):
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    try:
+        retry = services.job_retry(job=job)
+    except ValidationError as error:
+        response = _card(request, job, status=400, error=" ".join(error.messages))
+        return _errors_in_place(response, f"#job-{job.id}")
+    except JobRefused as refusal:
+        response = _card(request, job, status=refusal.status_code, error=refusal.message)
+        return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
+    if request.htmx:
+        return _card(request, retry, status=201)
+    return redirect("jobs:studio")
+
+
+@login_required
+@require_POST
+def image_variations(request, image_id):
+    image = image_get(user=request.user, image_id=image_id)
+    spec = selectors.variation_model()
+    if spec is None:
+        raise Http404("No offered model makes variations.")
+    try:
+        job = services.job_create_variation(
+            user=request.user, model_name=spec.name, params={}, source_image=image
+        )
+    except ValidationError as error:
+        response = _card(request, image.job, status=400, error=" ".join(error.messages))
+        return _errors_in_place(response, f"#job-{image.job_id}")
+    except JobRefused as refusal:
+        response = _card(request, image.job, status=refusal.status_code, error=refusal.message)
+        return _refused(_errors_in_place(response, f"#job-{image.job_id}"), refusal)
+    if request.htmx:
+        return _card(request, job, status=201)
+    return redirect("jobs:studio")
+
+
+@login_required
+def image_edit(request, image_id):
+    """The mask editor for one image (GET), and the edit job it submits (POST)."""
+    image = image_get(user=request.user, image_id=image_id)
+    form = EditForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"model": image.job.model, "prompt": image.job.prompt},
+    )
+    if request.method == "POST" and form.is_valid():
+        mask = form.cleaned_data["mask"]
+        try:
+            job = services.job_create_edit(
+                user=request.user,
+                model_name=form.cleaned_data["model"],
+                prompt=form.cleaned_data["prompt"],
+                params={},
+                source_image=image,
+                mask=mask.read() if mask else None,
+            )
+        except ValidationError as error:
+            form.add_registry_errors(error)
+        except JobRefused as refusal:
+            form.add_error(None, refusal.message)
+            return _refused(_edit_form(request, image, form, status=refusal.status_code), refusal)
+        else:
+            if request.htmx:
+                return _card(request, job, status=201)
+            return redirect("jobs:studio")
+    return _edit_form(request, image, form, status=400 if form.errors else 200)
+
+
+def _edit_form(request, image, form, *, status: int):
+    context = {"image": image, "form": form, "urls": image_urls(image)}
+    if request.htmx and form.errors:
+        response = render(request, "jobs/partials/edit_form.html", context, status=status)
+        return _errors_in_place(response, "#edit-form")
+    template = "jobs/partials/editor.html" if request.htmx else "jobs/editor.html"
+    return render(request, template, context, status=status)

@@ -31,6 +31,11 @@ function setupStudioForm(form) {
       field(name).hidden = model[key].length === 0;
     }
     field("output_compression").hidden = !model.output_compression;
+    // Registry entries that stream previews say how many (a number) or just that they do.
+    const partials = model.partial_images;
+    field("partial_images").hidden = !partials;
+    form.elements.partial_images.max = typeof partials === "number" ? partials : "";
+    if (!partials) form.elements.partial_images.value = "";
     field("seed").hidden = form.elements.model.value !== "demo";
     count();
   }
@@ -51,21 +56,44 @@ function setupStudioForm(form) {
   apply();
 }
 
+document.body.addEventListener("click", (e) => {
+  const item = e.target.closest(".history-item");
+  const form = document.getElementById("generate-form");
+  if (!item || !form) return;
+  form.elements.prompt.value = item.dataset.prompt;
+  form.elements.prompt.dispatchEvent(new Event("input", { bubbles: true }));
+  form.elements.prompt.focus();
+});
+
 document.body.addEventListener("htmx:afterRequest", (e) => {
-  if (e.target.id === "generate-form" && e.detail.successful) {
-    document.getElementById("no-jobs")?.remove();
-    e.target.elements.prompt.focus();
-  }
+  if (e.target.id === "generate-form" && e.detail.xhr.status === 201) e.target.elements.prompt.focus();
 });
+
+const lastPreview = new Map();
+
 document.body.addEventListener("htmx:beforeSwap", (e) => {
-  // Validation errors come back as the form with messages beside each field.
-  if (e.detail.xhr.status >= 400 && e.detail.requestConfig.elt.id === "generate-form") {
+  // Errors come back with HX-Retarget naming the element they belong in (the form,
+  // or the card whose action failed), so messages appear beside what caused them.
+  const xhr = e.detail.xhr;
+  if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
     e.detail.shouldSwap = true;
-    e.detail.target = document.getElementById("generate-form");
-    e.detail.swapOverride = "outerHTML";
+    e.detail.isError = false;
+  }
+  // Keep the last preview under the next one while it loads, so it sharpens without a blink.
+  const previous = e.detail.target.querySelector?.(".partial-frame img.partial");
+  if (e.detail.target.classList?.contains("job-card") && previous?.complete) {
+    lastPreview.set(e.detail.target.id, previous.currentSrc);
   }
 });
+
 htmx.onLoad((element) => {
   const form = element.id === "generate-form" ? element : element.querySelector?.("#generate-form");
   if (form) setupStudioForm(form);
+  if (element.classList?.contains("job-card")) {
+    document.getElementById("no-jobs")?.remove();
+    const frame = element.querySelector(".partial-frame");
+    const previous = lastPreview.get(element.id);
+    if (frame && previous) frame.style.backgroundImage = `url("${previous}")`;
+    if (!frame) lastPreview.delete(element.id);
+  }
 });

@@ -1,0 +1,131 @@
+// The mask editor. The canvas has the image's own pixel size; strokes are drawn
+// opaque and shown translucent by CSS. The PNG sent is opaque black with the
+// painted area transparent: image edit APIs repaint where the mask's alpha is zero.
+(function () {
+  const UNDO_LIMIT = 20;
+  const INK = "#ff2d6f";
+
+  function setup(dialog) {
+    const canvas = dialog.querySelector("#mask-canvas");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const brush = dialog.querySelector("#brush-size");
+    const history = [];
+    let tool = "brush";
+    let last = null;
+
+    function snapshot() {
+      history.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
+      if (history.length > UNDO_LIMIT) history.shift();
+    }
+
+    function point(e) {
+      const box = canvas.getBoundingClientRect();
+      const scale = canvas.width / box.width;
+      return { x: (e.clientX - box.left) * scale, y: (e.clientY - box.top) * (canvas.height / box.height), scale };
+    }
+
+    function stroke(from, to) {
+      ctx.globalCompositeOperation = tool === "eraser" ? "destination-out" : "source-over";
+      ctx.strokeStyle = INK;
+      ctx.lineWidth = Number(brush.value) * to.scale;
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+      ctx.beginPath();
+      ctx.moveTo(from.x, from.y);
+      ctx.lineTo(to.x, to.y);
+      ctx.stroke();
+    }
+
+    canvas.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      canvas.setPointerCapture(e.pointerId);
+      snapshot();
+      last = point(e);
+      stroke(last, last);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (!last) return;
+      const next = point(e);
+      stroke(last, next);
+      last = next;
+    });
+    for (const type of ["pointerup", "pointercancel"]) {
+      canvas.addEventListener(type, () => { last = null; });
+    }
+
+    dialog.querySelectorAll("[data-tool]").forEach((button) => {
+      button.addEventListener("click", () => {
+        tool = button.dataset.tool;
+        dialog.querySelectorAll("[data-tool]").forEach((b) => {
+          b.setAttribute("aria-pressed", String(b === button));
+        });
+      });
+    });
+    dialog.querySelector("#mask-undo").addEventListener("click", () => {
+      const previous = history.pop();
+      if (previous) ctx.putImageData(previous, 0, 0);
+    });
+    dialog.querySelector("#mask-clear").addEventListener("click", () => {
+      snapshot();
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+    });
+    dialog.querySelector("[data-editor-close]")?.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => dialog.remove());
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function painted(canvas) {
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) return true;
+    return false;
+  }
+
+  function maskBlob(canvas) {
+    const mask = document.createElement("canvas");
+    mask.width = canvas.width;
+    mask.height = canvas.height;
+    const ctx = mask.getContext("2d");
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, mask.width, mask.height);
+    ctx.globalCompositeOperation = "destination-out";
+    ctx.drawImage(canvas, 0, 0);
+    return new Promise((resolve) => mask.toBlob(resolve, "image/png"));
+  }
+
+  // The mask is made asynchronously, so the form's htmx request waits for "mask-ready".
+  document.addEventListener("submit", async (e) => {
+    const form = e.target;
+    if (form.id !== "edit-form") return;
+    e.preventDefault();
+    const canvas = document.getElementById("mask-canvas");
+    const files = new DataTransfer();
+    if (painted(canvas)) {
+      files.items.add(new File([await maskBlob(canvas)], "mask.png", { type: "image/png" }));
+    }
+    form.elements.mask.files = files.files;
+    htmx.trigger(form, "mask-ready");
+  });
+
+  document.addEventListener("keydown", (e) => {
+    const form = e.target.closest?.("#edit-form");
+    if (form && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", (e) => {
+    // Errors swapped in beside their fields count as handled, so check the status itself.
+    if (e.target.id !== "edit-form" || e.detail.xhr.status !== 201) return;
+    const dialog = e.target.closest("dialog");
+    if (dialog?.matches(":modal")) dialog.close();
+  });
+
+  htmx.onLoad((element) => {
+    const dialog = element.id === "mask-editor" ? element : element.querySelector?.("#mask-editor");
+    if (dialog && !dialog.dataset.ready) {
+      dialog.dataset.ready = "1";
+      setup(dialog);
+    }
+  });
+})();
