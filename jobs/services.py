@@ -34,6 +34,7 @@ from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.errors import message_for
 from jobs.registry import Family, UnknownModel, get_model
+from moderation.services import PROVIDER_REFUSAL_CODES, moderation_event_record
 
 logger = logging.getLogger(__name__)
 Status = GenerationJob.Status
@@ -264,6 +265,8 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
             return _release_for_retry(job, token, code=exc.code, clear_request=True, delay=delay)
         else:
             _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+            if exc.code in PROVIDER_REFUSAL_CODES:
+                moderation_event_record(job=job, code=exc.code, detail=exc.detail)
         return RunOutcome()
     if not result.items:
         _finish(job, token, Status.FAILED, code="no_images")
@@ -391,3 +394,21 @@ def jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
     if requeued or expired:
         logger.warning("reaper requeued %d job(s), expired %d", len(requeued), len(expired))
     return ReapReport(requeued=requeued, expired=expired)
+
+
+def job_retry(*, job: GenerationJob) -> GenerationJob:
+    """A new job with the same model, prompt, parameters and inputs as a finished one.
+
+    It goes through the same validation and admission as any new job (the model may
+    have been withdrawn, the user suspended) and points back at the job it retries.
+    """
+    if not job.is_finished:
+        raise ValidationError({"job": ["This job has not finished yet."]})
+    with transaction.atomic():
+        retry = job_create(
+            user=job.owner, model_name=job.model, prompt=job.prompt, params=job.params
+        )
+        # Same transaction as the create: the worker, enqueued on commit, sees the whole row.
+        GenerationJob.objects.filter(id=retry.id).update(parent=job)
+        retry.parent = job
+    return retry
