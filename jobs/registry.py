@@ -27,6 +27,67 @@ class Lifecycle(StrEnum):
     RETIRED = "retired"
 
 
+class Kind(StrEnum):
+    """What a request asks for; each kind goes to its own endpoint and takes its own params."""
+
+    GENERATE = "generate"
+    EDIT = "edit"
+    VARIATION = "variation"
+    BLEND = "blend"
+    DESCRIBE = "describe"
+
+
+# Which request parameters each kind of request may carry at all; the model's own
+# lists then say which values it takes. A parameter outside this table is refused.
+KIND_PARAMS: dict[Kind, frozenset[str]] = {
+    Kind.GENERATE: frozenset(
+        {
+            "size",
+            "n",
+            "quality",
+            "style",
+            "background",
+            "output_format",
+            "output_compression",
+            "moderation",
+            "partial_images",
+            "seed",
+        }
+    ),
+    Kind.EDIT: frozenset(
+        {
+            "size",
+            "n",
+            "quality",
+            "background",
+            "output_format",
+            "output_compression",
+            "input_fidelity",
+            "partial_images",
+        }
+    ),
+    Kind.VARIATION: frozenset({"size", "n"}),
+    Kind.BLEND: frozenset(),
+    Kind.DESCRIBE: frozenset(),
+}
+PARTIAL_IMAGES_MAX = 3
+
+_ENDPOINTS = {
+    "openai_images": {
+        Kind.GENERATE: "/v1/images/generations",
+        Kind.EDIT: "/v1/images/edits",
+        Kind.VARIATION: "/v1/images/variations",
+    },
+    "chat_completions": {Kind.GENERATE: "/v1/chat/completions"},
+    "midjourney": {
+        Kind.GENERATE: "/mj/submit/imagine",
+        Kind.BLEND: "/mj/submit/blend",
+        Kind.DESCRIBE: "/mj/submit/describe",
+    },
+    "demo": {Kind.GENERATE: ""},
+}
+
+
 _SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
@@ -70,8 +131,8 @@ class ModelSpec:
     label: str
     family: Family
     prompt_max_chars: int
-    sizes: tuple[str, ...]
-    default_size: str
+    sizes: tuple[str, ...] = ()
+    default_size: str = ""
     n_max: int = 1
     size_rule: SizeRule | None = None
     qualities: tuple[str, ...] = ()
@@ -82,24 +143,61 @@ class ModelSpec:
     output_compression: bool = False
     moderation_levels: tuple[str, ...] = ()
     takes_response_format: bool = False
+    seeds: bool = False
+    # Edits and variations: what uploads the provider accepts.
     edits: bool = False
     masks: bool = False
+    # Without a mask the image's own transparent pixels say where to edit (DALL·E 2).
+    edit_needs_transparency: bool = False
     max_input_images: int = 0
     max_input_bytes: int = 0
     input_formats: tuple[str, ...] = ()
     square_inputs_only: bool = False
-    input_fidelity: bool = False
+    mask_max_bytes: int = 4 * 1024 * 1024
+    input_fidelities: tuple[str, ...] = ()
     variations: bool = False
+    # Streaming with up to PARTIAL_IMAGES_MAX partial images before the final one.
     partial_images: bool = False
+    # Midjourney: blend 2-5 images, describe one image in words.
+    blends: bool = False
+    describes: bool = False
     lifecycle: Lifecycle = Lifecycle.AVAILABLE
     shutdown_on: dt.date | None = None
     lifecycle_note: str = ""
     price_per_image_usd: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def kinds(self) -> tuple[Kind, ...]:
+        offered = {
+            Kind.GENERATE: True,
+            Kind.EDIT: self.edits,
+            Kind.VARIATION: self.variations,
+            Kind.BLEND: self.blends,
+            Kind.DESCRIBE: self.describes,
+        }
+        return tuple(kind for kind, on in offered.items() if on)
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        paths = _ENDPOINTS[self.family.value]
+        return {kind.value: paths[kind] for kind in self.kinds}
+
+    def _choices(self) -> dict[str, tuple[str, ...]]:
+        return {
+            "quality": self.qualities,
+            "style": self.styles,
+            "background": self.backgrounds,
+            "output_format": self.output_formats,
+            "moderation": self.moderation_levels,
+            "input_fidelity": self.input_fidelities,
+        }
+
     # -- what the studio offers -------------------------------------------------
     def controls(self) -> dict:
         """The parameters the studio shows for this model, with their allowed values."""
         return {
+            "family": self.family.value,
+            "kinds": [kind.value for kind in self.kinds],
             "prompt_max_chars": self.prompt_max_chars,
             "sizes": list(self.sizes),
             "custom_size": self.size_rule.describe() if self.size_rule else None,
@@ -112,25 +210,48 @@ class ModelSpec:
             "output_formats": list(self.output_formats),
             "output_compression": self.output_compression,
             "moderation_levels": list(self.moderation_levels),
+            "seed": self.seeds,
+            "partial_images_max": PARTIAL_IMAGES_MAX if self.partial_images else 0,
             "edits": self.edits,
             "masks": self.masks,
+            "input_fidelities": list(self.input_fidelities),
+            "max_input_images": self.max_input_images,
+            "max_input_bytes": self.max_input_bytes,
+            "input_formats": list(self.input_formats),
+            "square_inputs_only": self.square_inputs_only,
             "variations": self.variations,
+            "blends": self.blends,
+            "describes": self.describes,
             "lifecycle": self.lifecycle.value,
+            "shutdown_on": self.shutdown_on.isoformat() if self.shutdown_on else None,
             "lifecycle_note": self.lifecycle_note,
         }
 
     # -- validation -------------------------------------------------------------
-    def clean(self, *, prompt: str, params: dict, allow_retired: bool = False) -> dict:
+    def clean(
+        self,
+        *,
+        prompt: str,
+        params: dict,
+        allow_retired: bool = False,
+        kind: Kind = Kind.GENERATE,
+    ) -> dict:
         """Validate a request for this model; returns the normalised parameters.
 
         Raises ValidationError keyed by field, with messages a person can act on.
         """
+        kind = Kind(kind)
         errors: dict[str, str] = {}
         cleaned: dict = {}
         if self.lifecycle is Lifecycle.RETIRED and not allow_retired:
             errors["model"] = self.lifecycle_note or f"{self.label} is no longer available."
+        if kind not in self.kinds:
+            errors["model"] = f"{self.label} cannot {_KIND_VERBS[kind]}."
         prompt = (prompt or "").strip()
-        if not prompt:
+        if kind in (Kind.VARIATION, Kind.BLEND, Kind.DESCRIBE):
+            if prompt:
+                errors["prompt"] = f"{self.label} takes no prompt to {_KIND_VERBS[kind]}."
+        elif not prompt:
             errors["prompt"] = "Write a prompt describing the image."
         elif len(prompt) > self.prompt_max_chars:
             errors["prompt"] = (
@@ -138,42 +259,54 @@ class ModelSpec:
                 f"this one has {len(prompt):,}."
             )
 
-        size = params.get("size") or self.default_size
-        if size not in self.sizes:
-            rule_error = self.size_rule.error_for(size) if self.size_rule else None
-            if self.size_rule is None or rule_error:
-                allowed = ", ".join(self.sizes)
-                if self.size_rule:
-                    allowed += f", or {self.size_rule.describe()}"
-                errors["size"] = f"{self.label} supports these sizes: {allowed}." + (
-                    f" {rule_error}" if rule_error else ""
+        allowed_names = KIND_PARAMS[kind]
+        for name, value in params.items():
+            if value in (None, ""):
+                continue
+            if name not in KIND_PARAMS[Kind.GENERATE] | KIND_PARAMS[Kind.EDIT]:
+                errors[name] = f"Atelier does not know the parameter {name!r}."
+            elif name not in allowed_names:
+                errors[name] = (
+                    f"{self.label} does not take a {name.replace('_', ' ')} "
+                    f"when asked to {_KIND_VERBS[kind]}."
                 )
-        cleaned["size"] = size
 
-        n = params.get("n", 1)
-        try:
-            n = int(n)
-        except (TypeError, ValueError):
-            n = 0
-        if not 1 <= n <= self.n_max:
-            errors["n"] = (
-                f"{self.label} makes exactly one image per request."
-                if self.n_max == 1
-                else f"{self.label} makes between 1 and {self.n_max} images per request."
-            )
-        cleaned["n"] = n
+        if "size" in allowed_names and (self.sizes or self.size_rule):
+            size = params.get("size") or self.default_size
+            if size not in self.sizes:
+                rule_error = self.size_rule.error_for(size) if self.size_rule else None
+                if self.size_rule is None or rule_error:
+                    allowed = ", ".join(self.sizes)
+                    if self.size_rule:
+                        allowed += f", or {self.size_rule.describe()}"
+                    errors["size"] = f"{self.label} supports these sizes: {allowed}." + (
+                        f" {rule_error}" if rule_error else ""
+                    )
+            cleaned["size"] = size
+        elif params.get("size") not in (None, "") and "size" not in errors:
+            errors["size"] = f"{self.label} does not take a size."
 
-        for name, allowed, default in (
-            ("quality", self.qualities, self.default_quality),
-            ("style", self.styles, None),
-            ("background", self.backgrounds, None),
-            ("output_format", self.output_formats, None),
-            ("moderation", self.moderation_levels, None),
-        ):
+        if "n" in allowed_names or kind is Kind.GENERATE:
+            n = params.get("n", 1)
+            try:
+                n = int(n)
+            except (TypeError, ValueError):
+                n = 0
+            if not 1 <= n <= self.n_max:
+                errors["n"] = (
+                    f"{self.label} makes exactly one image per request."
+                    if self.n_max == 1
+                    else f"{self.label} makes between 1 and {self.n_max} images per request."
+                )
+            cleaned["n"] = n
+
+        for name, allowed in self._choices().items():
             value = params.get(name) or None
+            if name not in allowed_names or name in errors:
+                continue
             if value is None:
-                if default:
-                    cleaned[name] = default
+                if name == "quality" and self.default_quality:
+                    cleaned[name] = self.default_quality
                 continue
             if value not in allowed:
                 errors[name] = (
@@ -187,7 +320,7 @@ class ModelSpec:
                 cleaned[name] = value
 
         compression = params.get("output_compression")
-        if compression not in (None, ""):
+        if compression not in (None, "") and "output_compression" not in errors:
             fmt = cleaned.get("output_format")
             try:
                 compression = int(compression)
@@ -204,35 +337,84 @@ class ModelSpec:
         if cleaned.get("background") == "transparent" and cleaned.get("output_format") == "jpeg":
             errors["background"] = "A transparent background needs PNG or WebP output."
 
-        seed = params.get("seed")
-        if seed not in (None, ""):
+        partials = params.get("partial_images")
+        if partials not in (None, "") and "partial_images" not in errors:
             try:
-                cleaned["seed"] = int(seed)
+                partials = int(partials)
             except (TypeError, ValueError):
-                errors["seed"] = "The seed must be a whole number."
+                partials = -1
+            if not self.partial_images:
+                errors["partial_images"] = f"{self.label} does not stream partial images."
+            elif not 0 <= partials <= PARTIAL_IMAGES_MAX:
+                errors["partial_images"] = (
+                    f"Partial images must be between 0 and {PARTIAL_IMAGES_MAX}."
+                )
+            else:
+                cleaned["partial_images"] = partials
+
+        seed = params.get("seed")
+        if seed not in (None, "") and "seed" not in errors:
+            if not self.seeds:
+                errors["seed"] = f"{self.label} does not take a seed."
+            else:
+                try:
+                    cleaned["seed"] = int(seed)
+                except (TypeError, ValueError):
+                    errors["seed"] = "The seed must be a whole number."
 
         if errors:
             raise ValidationError({key: [message] for key, message in errors.items()})
         return cleaned
 
     # -- what is sent -----------------------------------------------------------
-    def generation_kwargs(self, *, prompt: str, params: dict) -> dict:
-        """Keyword arguments for ``client.images.generate``; only what the model takes."""
-        kwargs: dict = {"model": self.name, "prompt": prompt, "n": params.get("n", 1)}
-        kwargs["size"] = params.get("size", self.default_size)
-        for name in ("quality", "style", "background", "output_format", "moderation"):
-            if params.get(name):
+    def _request_kwargs(self, *, params: dict, kind: Kind) -> dict:
+        # Only names this kind of request carries and this model offers ever get through,
+        # so a stored job with stray params still cannot send what the model rejects.
+        allowed = KIND_PARAMS[kind]
+        kwargs: dict = {"model": self.name}
+        if "n" in allowed:
+            kwargs["n"] = params.get("n", 1)
+        if "size" in allowed and (self.sizes or self.size_rule):
+            kwargs["size"] = params.get("size") or self.default_size
+        for name, values in self._choices().items():
+            if name in allowed and params.get(name) in values:
                 kwargs[name] = params[name]
-        if "output_compression" in params:
-            kwargs["output_compression"] = params["output_compression"]
+        if "output_compression" in allowed and self.output_compression:
+            if params.get("output_compression") is not None:
+                kwargs["output_compression"] = params["output_compression"]
+        if "partial_images" in allowed and self.partial_images:
+            if params.get("partial_images") is not None:
+                kwargs["stream"] = True
+                kwargs["partial_images"] = params["partial_images"]
         if self.takes_response_format:
             kwargs["response_format"] = "b64_json"
         return kwargs
+
+    def generation_kwargs(self, *, prompt: str, params: dict) -> dict:
+        """Keyword arguments for ``client.images.generate``; only what the model takes."""
+        return {"prompt": prompt, **self._request_kwargs(params=params, kind=Kind.GENERATE)}
+
+    def edit_kwargs(self, *, prompt: str, params: dict) -> dict:
+        """Keyword arguments for ``client.images.edit`` (without the files)."""
+        return {"prompt": prompt, **self._request_kwargs(params=params, kind=Kind.EDIT)}
+
+    def variation_kwargs(self, *, params: dict) -> dict:
+        """Keyword arguments for ``client.images.create_variation`` (without the file)."""
+        return self._request_kwargs(params=params, kind=Kind.VARIATION)
 
     def estimated_cost_usd(self, *, params: dict) -> float | None:
         key = params.get("quality") or "default"
         price = self.price_per_image_usd.get(key, self.price_per_image_usd.get("default"))
         return None if price is None else round(price * params.get("n", 1), 4)
+
+
+_KIND_VERBS = {
+    Kind.GENERATE: "generate images from a prompt",
+    Kind.EDIT: "edit images",
+    Kind.VARIATION: "make variations of an image",
+    Kind.BLEND: "blend images",
+    Kind.DESCRIBE: "describe an image",
+}
 
 
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
@@ -261,7 +443,6 @@ def _gpt_image(name: str, label: str, **overrides) -> ModelSpec:
         max_input_images=16,
         max_input_bytes=50 * _MB,
         input_formats=_GPT_INPUT_FORMATS,
-        input_fidelity=True,
         partial_images=True,
         price_per_image_usd={"low": 0.011, "medium": 0.042, "high": 0.167, "default": 0.042},
     )
@@ -287,6 +468,7 @@ MODELS: dict[str, ModelSpec] = {
             sizes=("256x256", "512x512", "1024x1024", "1024x768", "768x1024"),
             default_size="512x512",
             n_max=4,
+            seeds=True,
             lifecycle_note="Draws abstract pictures locally from your prompt; no AI is involved.",
             price_per_image_usd={"default": 0.0},
         ),
@@ -301,6 +483,7 @@ MODELS: dict[str, ModelSpec] = {
             takes_response_format=True,
             edits=True,
             masks=True,
+            edit_needs_transparency=True,
             max_input_images=1,
             max_input_bytes=4 * _MB,
             input_formats=("PNG",),
@@ -331,6 +514,7 @@ MODELS: dict[str, ModelSpec] = {
         _gpt_image(
             "gpt-image-1",
             "GPT Image 1",
+            input_fidelities=("high", "low"),
             lifecycle=Lifecycle.RETIRED,
             shutdown_on=dt.date(2026, 10, 23),
             lifecycle_note=(
@@ -341,10 +525,10 @@ MODELS: dict[str, ModelSpec] = {
         _gpt_image(
             "gpt-image-1-mini",
             "GPT Image 1 Mini",
-            input_fidelity=False,
+            input_fidelities=("low",),
             price_per_image_usd={"low": 0.005, "medium": 0.011, "high": 0.036, "default": 0.011},
         ),
-        _gpt_image("gpt-image-1.5", "GPT Image 1.5"),
+        _gpt_image("gpt-image-1.5", "GPT Image 1.5", input_fidelities=("high", "low")),
         _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)"),
         _gpt_image("gpt-image-2", "GPT Image 2", size_rule=_FLEXIBLE),
         _gpt_image("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)", size_rule=_FLEXIBLE),
@@ -356,6 +540,34 @@ MODELS: dict[str, ModelSpec] = {
         _gpt_image("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)", **_GPT2_5),
         _gpt_image("gpt-image-2.6-sunburst", "GPT Image 2.6 Sunburst", **_GPT2_5),
         _gpt_image("gpt-image-2.6-flare", "GPT Image 2.6 Flare", **_GPT2_5),
+        # Seed 002: image models behind /v1/chat/completions; the reply carries the images.
+        ModelSpec(
+            name="stable-diffusion-api",
+            label="Stable Diffusion (chat API)",
+            family=Family.CHAT_COMPLETIONS,
+            prompt_max_chars=4000,
+            price_per_image_usd={"default": 0.02},
+        ),
+        ModelSpec(
+            name="gpt-4-all",
+            label="GPT-4 All (chat API)",
+            family=Family.CHAT_COMPLETIONS,
+            prompt_max_chars=8000,
+            price_per_image_usd={"default": 0.04},
+        ),
+        # Seed 002: Midjourney as midjourney-proxy serves it; one job yields one 2x2 grid.
+        ModelSpec(
+            name="midjourney",
+            label="Midjourney",
+            family=Family.MIDJOURNEY,
+            prompt_max_chars=6000,
+            blends=True,
+            describes=True,
+            max_input_images=5,
+            max_input_bytes=10 * _MB,
+            input_formats=_GPT_INPUT_FORMATS,
+            price_per_image_usd={"default": 0.05},
+        ),
     )
 }
 
