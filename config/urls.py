@@ -5,5 +5,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("gallery/", include("gallery.urls")),
+    path("moderation/", include("moderation.urls")),
     path("", include("jobs.urls")),
 ]

@@ -1,9 +1,22 @@
 """Whether a user may queue a job right now, decided before anything is queued or paid for.
 
-Moderation (suspensions, the prompt blocklist), quotas and rate limits plug in here.
+Checked in order of cost: account state, suspension, rate limit and quotas (one
+query), the prompt blocklist, then (when enabled) the provider's moderation endpoint.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from moderation import selectors as moderation
+from moderation.models import ModerationEvent
+from moderation.premoderation import PremoderationUnavailable, prompt_premoderate
+from moderation.services import prompt_refusal_record
+
+PREMODERATION_RETRY_SECONDS = 60
 
 
 class JobRefused(Exception):
@@ -16,6 +29,101 @@ class JobRefused(Exception):
         self.retry_after = retry_after
 
 
-def admission_check(*, user, prompt: str, spec) -> None:
+def admission_check(*, user, prompt: str, spec, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
     if not user.is_active:
         raise JobRefused("Your account is not active.")
+    suspension = moderation.suspension_active(user=user)
+    if suspension is not None:
+        raise JobRefused(
+            "Your account is suspended, so new jobs are refused. "
+            f"Reason: {suspension.reason} Contact an administrator if you think this is a mistake."
+        )
+    _check_limits(user=user, now=now)
+    _check_prompt(user=user, prompt=prompt)
+
+
+def _check_limits(*, user, now: dt.datetime) -> None:
+    usage = moderation.usage_get(user=user, now=now)
+    limits = usage.limits
+    if usage.jobs_last_minute >= limits.jobs_per_minute:
+        wait = moderation.seconds_until(
+            usage.oldest_recent_job_at + moderation.RATE_WINDOW, now=now
+        )
+        raise JobRefused(
+            f"Too many jobs: at most {limits.jobs_per_minute} per minute. "
+            f"The limit resets in {_duration(wait)}.",
+            status_code=429,
+            retry_after=wait,
+        )
+    if usage.images_today >= limits.daily_images:
+        wait = moderation.seconds_until(usage.day_resets_at, now=now)
+        raise JobRefused(
+            f"Daily image quota reached: {usage.images_today} of {limits.daily_images} images "
+            f"today. It resets at 00:00 UTC, in {_duration(wait)}.",
+            status_code=429,
+            retry_after=wait,
+        )
+    if usage.spend_this_month >= limits.monthly_spend_usd:
+        wait = moderation.seconds_until(usage.month_resets_at, now=now)
+        raise JobRefused(
+            f"Monthly spend quota reached: ${usage.spend_this_month:.2f} of "
+            f"${limits.monthly_spend_usd:.2f} this month. It resets on "
+            f"{usage.month_resets_at:%d %B %Y} at 00:00 UTC, in {_duration(wait)}.",
+            status_code=429,
+            retry_after=wait,
+        )
+
+
+def _check_prompt(*, user, prompt: str) -> None:
+    term = moderation.blocked_term_match(prompt=prompt)
+    if term is not None:
+        prompt_refusal_record(
+            user=user,
+            source=ModerationEvent.Source.BLOCKLIST,
+            code="blocked_term",
+            detail=str(term),
+            prompt=prompt,
+        )
+        raise JobRefused(
+            "This prompt contains words that are not allowed on this site. "
+            "Rephrase the prompt and try again.",
+            status_code=400,
+        )
+    if not settings.ATELIER_PREMODERATION:
+        return
+    try:
+        verdict = prompt_premoderate(prompt=prompt)
+    except PremoderationUnavailable:
+        # Fail closed: when pre-moderation is on, nothing goes out unchecked.
+        raise JobRefused(
+            "The prompt check is unavailable right now. Try again in a minute.",
+            status_code=503,
+            retry_after=PREMODERATION_RETRY_SECONDS,
+        ) from None
+    if verdict.flagged:
+        categories = ", ".join(verdict.categories) or "unspecified"
+        prompt_refusal_record(
+            user=user,
+            source=ModerationEvent.Source.PREMODERATION,
+            code="flagged",
+            detail=categories,
+            prompt=prompt,
+        )
+        raise JobRefused(
+            f"The provider's moderation check flagged this prompt ({categories}). "
+            "Rephrase the prompt and try again.",
+            status_code=400,
+        )
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{-(-hours // 24)} days"

@@ -34,6 +34,7 @@ from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.errors import message_for
 from jobs.registry import Family, UnknownModel, get_model
+from moderation.services import PROVIDER_REFUSAL_CODES, moderation_event_record
 
 logger = logging.getLogger(__name__)
 Status = GenerationJob.Status
@@ -264,6 +265,8 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
             return _release_for_retry(job, token, code=exc.code, clear_request=True, delay=delay)
         else:
             _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+            if exc.code in PROVIDER_REFUSAL_CODES:
+                moderation_event_record(job=job, code=exc.code, detail=exc.detail)
         return RunOutcome()
     if not result.items:
         _finish(job, token, Status.FAILED, code="no_images")

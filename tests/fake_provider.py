@@ -239,6 +239,15 @@ class FakeImageProvider:
         handler.call = call
         with self._lock:
             self.calls.append(call)
+        if handler.path == "/v1/moderations":  # pre-moderation: fake:flagged, fake:moderation_down
+            text = json.dumps((body or {}).get("input"))
+            if "fake:moderation_down" in text:
+                self._error(handler, "internal_error")
+                return
+            hit = "fake:flagged" in text
+            result = {"flagged": hit, "categories": {"violence": hit}, "category_scores": {}}
+            self._json(handler, 200, {"id": "modr-fake", "model": "fake", "results": [result]})
+            return
         if handler.path != "/v1/images/generations":
             self._json(handler, 404, {"error": {"message": "Not found", "code": "not_found"}})
             return

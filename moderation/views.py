@@ -1,0 +1,129 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from gallery.selectors import image_get, image_urls
+from moderation import selectors, services
+from moderation.forms import ImageDecisionForm, ReasonForm, ReportForm, SuspendForm
+from moderation.permissions import staff_required
+
+
+@login_required
+def report_image(request, image_id):
+    image = image_get(user=request.user, image_id=image_id)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.report_create(
+            reporter=request.user, image=image, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, "Thank you. Staff will review this image.")
+        return redirect("gallery:detail", image.id)
+    status = 400 if form.errors else 200
+    return render(request, "moderation/report.html", {"image": image, "form": form}, status=status)
+
+
+@login_required
+def usage(request):
+    return render(
+        request,
+        "moderation/usage.html",
+        {
+            "usage": selectors.usage_get(user=request.user),
+            "months": selectors.spend_by_month(user=request.user),
+            "teams": selectors.team_spend(user=request.user),
+        },
+    )
+
+
+@staff_required
+def queue(request):
+    show_all = request.GET.get("all") == "1"
+    images = selectors.report_queue(include_resolved=show_all)[:100]
+    tiles = [(image, image_urls(image)) for image in images]
+    return render(
+        request,
+        "moderation/queue.html",
+        {"tiles": tiles, "form": ImageDecisionForm(), "show_all": show_all},
+    )
+
+
+@staff_required
+@require_POST
+def queue_decide(request):
+    form = ImageDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick at least one image, an action and a reason.")
+        return redirect("moderation:queue")
+    count = services.images_moderate(
+        actor=request.user,
+        images=form.cleaned_data["images"],
+        action=form.cleaned_data["action"],
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, f"{form.cleaned_data['action'].title()}: {count} image(s).")
+    return redirect("moderation:queue")
+
+
+def _member(user_id):
+    return get_object_or_404(get_user_model(), id=user_id)
+
+
+@staff_required
+def member(request, user_id):
+    person = _member(user_id)
+    context = {
+        "person": person,
+        "suspension": selectors.suspension_active(user=person),
+        "usage": selectors.usage_get(user=person),
+        "months": selectors.spend_by_month(user=person),
+        "events": person.moderation_events.select_related("job")[:20],
+        "suspend_form": SuspendForm(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "moderation/member.html", context)
+
+
+@staff_required
+@require_POST
+def member_suspend(request, user_id):
+    person = _member(user_id)
+    form = SuspendForm(request.POST)
+    if form.is_valid():
+        services.user_suspend(actor=request.user, user=person, **form.cleaned_data)
+        messages.success(request, f"{person} is suspended.")
+    else:
+        messages.error(request, "Give a reason for the suspension.")
+    return redirect("moderation:member", person.id)
+
+
+@staff_required
+@require_POST
+def member_unsuspend(request, user_id):
+    person = _member(user_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        services.user_unsuspend(actor=request.user, user=person, **form.cleaned_data)
+        messages.success(request, f"{person}'s suspension is lifted.")
+    else:
+        messages.error(request, "Give a reason for lifting the suspension.")
+    return redirect("moderation:member", person.id)
+
+
+@staff_required
+@require_POST
+def member_hide_images(request, user_id):
+    person = _member(user_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        hidden = services.user_images_hide(actor=request.user, user=person, **form.cleaned_data)
+        messages.success(request, f"Hid {hidden} image(s) of {person}.")
+    else:
+        messages.error(request, "Give a reason for hiding the images.")
+    return redirect("moderation:member", person.id)
+
+
+@staff_required
+def dashboard(request):
+    return render(request, "moderation/dashboard.html", selectors.dashboard_stats())
