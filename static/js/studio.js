@@ -31,12 +31,13 @@ function setupStudioForm(form) {
       field(name).hidden = model[key].length === 0;
     }
     field("output_compression").hidden = !model.output_compression;
-    // Registry entries that stream previews say how many (a number) or just that they do.
-    const partials = model.partial_images;
-    field("partial_images").hidden = !partials;
-    form.elements.partial_images.max = typeof partials === "number" ? partials : "";
-    if (!partials) form.elements.partial_images.value = "";
-    field("seed").hidden = form.elements.model.value !== "demo";
+    // A hidden control must not send a value the new model would refuse.
+    if (!model.output_compression) form.elements.output_compression.value = "";
+    field("partial_images").hidden = !model.partial_images_max;
+    form.elements.partial_images.max = model.partial_images_max;
+    if (!model.partial_images_max) form.elements.partial_images.value = "";
+    field("seed").hidden = !model.seed;
+    if (!model.seed) form.elements.seed.value = "";
     count();
   }
 
