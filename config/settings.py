@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL, AWS_STORAGE_BUCKET_NAME and OPENAI_* switches
 to PostgreSQL, Redis, S3 and a real OpenAI-compatible provider.
 """
 
+import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -227,3 +228,20 @@ ATELIER_RATE_LIMIT_JOBS_PER_MINUTE = env_int("ATELIER_RATE_LIMIT_JOBS_PER_MINUTE
 # Check prompts with the provider's /v1/moderations endpoint before queueing them.
 ATELIER_PREMODERATION = env_bool("ATELIER_PREMODERATION", False)
 ATELIER_PREMODERATION_MODEL = env_str("ATELIER_PREMODERATION_MODEL", "omni-moderation-latest")
+
+# More provider connections, as a JSON list of {"name", "family", "base_url", "models",
+# "api_key_env" (the variable holding the key) or "api_key"}; see README. Connections can
+# also be added in the admin.
+try:
+    ATELIER_CONNECTIONS = json.loads(env_str("ATELIER_CONNECTIONS") or "[]")
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"ATELIER_CONNECTIONS must be JSON: {_exc}") from None
+if not isinstance(ATELIER_CONNECTIONS, list) or not all(
+    isinstance(item, dict) for item in ATELIER_CONNECTIONS
+):
+    raise ImproperlyConfigured("ATELIER_CONNECTIONS must be a JSON list of objects")
+# Midjourney tasks are polled, never waited on: first poll after this many seconds,
+# then backing off up to the cap; a task still unfinished after the timeout fails.
+ATELIER_MIDJOURNEY_POLL_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_SECONDS", 2, minimum=1)
+ATELIER_MIDJOURNEY_POLL_MAX_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_MAX_SECONDS", 30, minimum=1)
+ATELIER_MIDJOURNEY_TIMEOUT = env_int("ATELIER_MIDJOURNEY_TIMEOUT", 1800, minimum=60)

@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
 
-from jobs.models import GenerationJob
+from jobs.connections import api_key_encrypt
+from jobs.models import GenerationJob, ProviderConnection
+from jobs.registry import MODELS
 
 
 @admin.register(GenerationJob)
@@ -19,3 +22,58 @@ class GenerationJobAdmin(admin.ModelAdmin):
     search_fields = ("id", "prompt", "owner__username")
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     date_hierarchy = "created_at"
+
+
+class ProviderConnectionForm(forms.ModelForm):
+    """The key is write-only: the form never renders it, and a blank field keeps the old one."""
+
+    api_key = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only. Leave empty to keep the current key.",
+    )
+    base_url = forms.URLField(max_length=500, assume_scheme="https")
+    clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
+    model_names = forms.MultipleChoiceField(
+        choices=[(name, f"{spec.label} ({spec.family.value})") for name, spec in MODELS.items()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Models",
+    )
+
+    class Meta:
+        model = ProviderConnection
+        fields = ("name", "family", "base_url", "model_names", "enabled")
+
+    def clean(self):
+        cleaned = super().clean()
+        family = cleaned.get("family")
+        wrong = [m for m in cleaned.get("model_names") or [] if MODELS[m].family.value != family]
+        if family and wrong:
+            self.add_error(
+                "model_names", f"These models belong to another family: {', '.join(wrong)}."
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        connection = super().save(commit=False)
+        if self.cleaned_data.get("clear_api_key"):
+            connection.api_key_encrypted = ""
+        elif self.cleaned_data.get("api_key"):
+            connection.api_key_encrypted = api_key_encrypt(self.cleaned_data["api_key"])
+        if commit:
+            connection.save()
+        return connection
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(admin.ModelAdmin):
+    form = ProviderConnectionForm
+    list_display = ("name", "family", "base_url", "enabled", "key_set", "updated_at")
+    list_filter = ("family", "enabled")
+    search_fields = ("name", "base_url")
+
+    @admin.display(boolean=True, description="Key set")
+    def key_set(self, obj: ProviderConnection) -> bool:
+        return obj.has_api_key

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from jobs.registry import Family
+
 
 class GenerationJob(models.Model):
     """One request to an image provider; the database row is the source of truth.
@@ -24,6 +26,10 @@ class GenerationJob(models.Model):
         GENERATE = "generate", "Generate"
         EDIT = "edit", "Edit"
         VARIATION = "variation", "Variation"
+        BLEND = "blend", "Blend"
+        DESCRIBE = "describe", "Describe"
+        # A follow-up on a provider task, e.g. a Midjourney upscale (U1) or variation (V2).
+        ACTION = "action", "Action"
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
 
@@ -62,6 +68,9 @@ class GenerationJob(models.Model):
     partial_image_key = models.CharField(max_length=255, blank=True)
     # The provider's own id for asynchronous tasks (Midjourney).
     provider_task_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # Follow-ups the provider offers once the task is done (Midjourney's buttons):
+    # [{"custom_id": ..., "label": ..., "emoji": ...}].
+    provider_actions = models.JSONField(default=list, blank=True)
     # Follow-ups (Midjourney buttons, retries, remixes) point at the job they came from.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
@@ -85,6 +94,32 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.TERMINAL
+
+
+class ProviderConnection(models.Model):
+    """A provider connection added in the admin, alongside those from the environment.
+
+    The API key is stored encrypted (``jobs.connections``) and is never shown back.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    family = models.CharField(max_length=32, choices=[(f.value, f.value) for f in Family])
+    base_url = models.URLField(max_length=500)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    model_names = models.JSONField(default=list, blank=True, help_text="Registry models it serves.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.family})"
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
 
 
 class ProviderAnswer(models.Model):
