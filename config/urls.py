@@ -5,6 +5,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("gallery/", include("gallery.urls")),
+    path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
     path("", include("jobs.urls")),
 ]

@@ -1,24 +1,124 @@
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from gallery.models import Image
+from gallery.models import Collection, Favourite, Image, SearchTerm
+from teams.models import Membership
+
+PAGE_SIZE = 48
+SORTS = ("newest", "oldest", "relevance")
+# Words the typo correction leaves alone: websearch operators and very short words.
+_WORD = re.compile(r"(?<![\w\-\"])[a-z]{4,}(?![\w\"])")
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """What a gallery, team library or collection page asks for; every field optional."""
+
+    q: str = ""
+    model: str = ""
+    size: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    owner: str = ""
+    tag: str = ""
+    collection: int | None = None
+    favourite: bool = False
+    sort: str = "newest"
+    cursor: str = ""
+
+
+@dataclass
+class ImagePage:
+    images: list[Image]
+    next_cursor: str | None
+    corrected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImagePermissions:
+    """What one user may do with one image they can see."""
+
+    is_owner: bool
+    can_tag: bool
+    can_unshare: bool
+
+    @property
+    def can_edit(self) -> bool:
+        return self.is_owner
+
+
+def team_ids(*, user) -> QuerySet:
+    return Membership.objects.filter(user=user).values("team_id")
+
+
+def editing_team_ids(*, user) -> QuerySet:
+    return Membership.objects.filter(user=user, role__in=Membership.EDITING_ROLES).values("team_id")
+
+
+def _not_hidden_for(user, images: QuerySet[Image]) -> QuerySet[Image]:
+    # Moderation relies on this: hidden images vanish for everyone but staff.
+    return images if user.is_staff else images.filter(is_hidden=False)
+
+
+def image_visible(*, user) -> QuerySet[Image]:
+    """Every image the user may see: their own and those shared with their teams."""
+    images = Image.objects.filter(Q(owner=user) | Q(team__in=team_ids(user=user)))
+    return _not_hidden_for(user, images)
 
 
 def image_list(*, user) -> QuerySet[Image]:
     """A user's own images, newest first."""
-    return (
-        Image.objects.filter(owner=user, is_hidden=False)
-        .select_related("job")
-        .order_by("-created_at", "-id")
-    )
+    return _not_hidden_for(user, Image.objects.filter(owner=user)).order_by("-created_at", "-id")
 
 
 def image_get(*, user, image_id: int) -> Image:
     """One image the user may see; 404 otherwise, so ids reveal nothing."""
-    return get_object_or_404(image_list(user=user), id=image_id)
+    return get_object_or_404(
+        image_visible(user=user).select_related("job", "owner", "team"), id=image_id
+    )
+
+
+def image_taggable(*, user) -> QuerySet[Image]:
+    """Images whose tags the user may change: their own, and their teams' if they edit there."""
+    images = Image.objects.filter(Q(owner=user) | Q(team__in=editing_team_ids(user=user)))
+    return _not_hidden_for(user, images)
+
+
+def image_permissions(*, user, image: Image) -> ImagePermissions:
+    is_owner = image.owner_id == user.id
+    edits_team = (
+        image.team_id is not None
+        and Membership.objects.filter(
+            user=user, team_id=image.team_id, role__in=Membership.EDITING_ROLES
+        ).exists()
+    )
+    return ImagePermissions(
+        is_owner=is_owner,
+        can_tag=is_owner or edits_team,
+        can_unshare=image.team_id is not None and (is_owner or edits_team),
+    )
+
+
+def image_detail_extras(*, user, image: Image) -> dict:
+    """Tags, the collections the user can see it in, and whether it is a favourite."""
+    return {
+        "tags": list(image.tags.all()),
+        "collections": list(
+            collection_visible(user=user).filter(items__image=image).order_by("name")
+        ),
+        "is_favourite": Favourite.objects.filter(user=user, image=image).exists(),
+    }
 
 
 def image_urls(image: Image) -> dict[str, str]:
@@ -26,3 +126,172 @@ def image_urls(image: Image) -> dict[str, str]:
         "original": default_storage.url(image.original_key),
         "thumbnail": default_storage.url(image.thumbnail_key),
     }
+
+
+def collection_visible(*, user) -> QuerySet[Collection]:
+    return Collection.objects.filter(Q(owner=user) | Q(team__in=team_ids(user=user)))
+
+
+def collection_get(*, user, collection_id: int) -> Collection:
+    """A collection the user may see; 404 otherwise."""
+    return get_object_or_404(collection_visible(user=user).select_related("team"), id=collection_id)
+
+
+def collection_editable(*, user) -> QuerySet[Collection]:
+    return Collection.objects.filter(Q(owner=user) | Q(team__in=editing_team_ids(user=user)))
+
+
+def collection_images(*, collection: Collection) -> QuerySet[Image]:
+    """What a collection shows: a team board only holds images still shared with the team."""
+    images = Image.objects.filter(collection_items__collection=collection)
+    if collection.team_id is not None:
+        images = images.filter(team_id=collection.team_id)
+    return images
+
+
+def _encode_cursor(*parts) -> str:
+    return base64.urlsafe_b64encode("|".join(map(str, parts)).encode()).decode()
+
+
+def _decode_cursor(cursor: str, sort: str):
+    try:
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if sort == "relevance":
+            return float(parts[0]), int(parts[1])
+        return dt.datetime.fromisoformat(parts[0]), int(parts[1])
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise Http404("This page link is invalid.") from None
+
+
+def _search_postgresql(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image], dict]:
+    """Full-text search; words no image contains are swapped for their nearest known word."""
+    query = SearchQuery(q, search_type="websearch", config="english")
+    corrected: dict[str, str] = {}
+    words = list(dict.fromkeys(_WORD.findall(q.lower())))[:5]
+    if words:
+        known = set(SearchTerm.objects.filter(word__in=words).values_list("word", flat=True))
+        for word in words:
+            if word in known:
+                continue
+            nearest = (
+                SearchTerm.objects.filter(word__trigram_similar=word)
+                .annotate(similarity=TrigramSimilarity("word", word))
+                .order_by("-similarity", "word")
+                .values_list("word", flat=True)
+                .first()
+            )
+            if nearest:
+                corrected[word] = nearest
+    if corrected:
+        fixed = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), q.lower())
+        query = query | SearchQuery(fixed, search_type="websearch", config="english")
+    images = images.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
+    return images, corrected
+
+
+def _search(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image], dict]:
+    if connection.vendor == "postgresql":
+        return _search_postgresql(images, q)
+    # The embedded SQLite default: substring matches, no ranking.
+    condition = Q()
+    for word in q.split():
+        condition &= (
+            Q(prompt__icontains=word)
+            | Q(revised_prompt__icontains=word)
+            | Q(title__icontains=word)
+            | Q(notes__icontains=word)
+            | Q(tag_text__icontains=word)
+        )
+    return images.filter(condition), {}
+
+
+def _filter(images: QuerySet[Image], *, user, query: ImageQuery) -> QuerySet[Image]:
+    if query.model:
+        images = images.filter(job__model=query.model)
+    if query.size:
+        width, _, height = query.size.partition("x")
+        if width.isdigit() and height.isdigit():
+            images = images.filter(width=int(width), height=int(height))
+        else:
+            images = images.none()
+    if query.date_from:
+        images = images.filter(created_at__date__gte=query.date_from)
+    if query.date_to:
+        images = images.filter(created_at__date__lte=query.date_to)
+    if query.owner:
+        images = images.filter(owner__username=query.owner)
+    if query.tag:
+        images = images.filter(tags__name=query.tag.lower())
+    if query.collection:
+        collection = collection_get(user=user, collection_id=query.collection)
+        images = images.filter(id__in=collection_images(collection=collection).values("id"))
+    if query.favourite:
+        images = images.filter(Exists(Favourite.objects.filter(user=user, image=OuterRef("pk"))))
+    return images
+
+
+def image_search(
+    *,
+    user,
+    query: ImageQuery,
+    team=None,
+    collection: Collection | None = None,
+    everything: bool = False,
+    limit: int = PAGE_SIZE,
+) -> ImagePage:
+    """One keyset page of images, searched, filtered and sorted.
+
+    The scope is the user's own images; or a team's library when ``team`` is
+    given (the user must be a member); or a collection the caller got from
+    ``collection_get``, as far as the user can see its images; or every image,
+    for staff, when ``everything`` is set. Pages continue from a cursor on (created_at, id), or
+    (rank, id) when sorted by relevance, so page 500 costs what page 1 does.
+    """
+    if team is not None:
+        images = Image.objects.filter(team=team, team__in=team_ids(user=user))
+    elif collection is not None:
+        images = collection_images(collection=collection).filter(
+            Q(owner=user) | Q(team__in=team_ids(user=user))
+        )
+    elif everything and user.is_staff:
+        images = Image.objects.all()
+    else:
+        images = Image.objects.filter(owner=user)
+    images = _not_hidden_for(user, images)
+    images = _filter(images, user=user, query=query)
+    corrected: dict[str, str] = {}
+    sort = query.sort if query.sort in SORTS else "newest"
+    if query.q.strip():
+        images, corrected = _search(images, query.q.strip())
+    if sort == "relevance" and "rank" not in images.query.annotations:
+        sort = "newest"
+
+    if sort == "relevance":
+        order = ("-rank", "-id")
+    elif sort == "oldest":
+        order = ("created_at", "id")
+    else:
+        order = ("-created_at", "-id")
+    if query.cursor:
+        first, last_id = _decode_cursor(query.cursor, sort)
+        if sort == "relevance":
+            images = images.filter(Q(rank__lt=first) | Q(rank=first, id__lt=last_id))
+        elif sort == "oldest":
+            images = images.filter(Q(created_at__gt=first) | Q(created_at=first, id__gt=last_id))
+        else:
+            images = images.filter(Q(created_at__lt=first) | Q(created_at=first, id__lt=last_id))
+    rows = list(
+        images.select_related("job", "owner").defer("search_vector").order_by(*order)[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(
+            repr(last.rank) if sort == "relevance" else last.created_at.isoformat(), last.id
+        )
+    return ImagePage(images=rows, next_cursor=next_cursor, corrected=corrected)
+
+
+def image_tiles(*, images: list[Image]) -> list[tuple[Image, dict[str, str]]]:
+    return [(image, image_urls(image)) for image in images]

@@ -1,28 +1,99 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from gallery import selectors
+from gallery import selectors, services
+from gallery.archive import image_zip_stream
+from gallery.forms import BulkForm, CollectionForm, ImageEditForm, SearchForm, TagForm
 from gallery.storage import media_key_from_token
+from teams.selectors import team_editable, team_get
+
+
+def _deny_unless(allowed: bool) -> None:
+    """For what the user can see but not change; what they cannot see is a 404 already."""
+    if not allowed:
+        raise PermissionDenied
+
+
+def _back(request, fallback):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def _listing(request, *, heading, team=None, collection=None, everything=False):
+    form = SearchForm(request.GET)
+    form.is_valid()
+    query = form.image_query()
+    page = selectors.image_search(
+        user=request.user, query=query, team=team, collection=collection, everything=everything
+    )
+    next_url = None
+    if page.next_cursor:
+        params = request.GET.copy()
+        params["cursor"] = page.next_cursor
+        next_url = f"{request.path}?{params.urlencode()}"
+    context = {
+        "heading": heading,
+        "form": form,
+        "page": page,
+        "tiles": selectors.image_tiles(images=page.images),
+        "next_url": next_url,
+        "team": team,
+        "collection": collection,
+    }
+    if request.htmx and query.cursor:
+        return render(request, "gallery/partials/tiles.html", context)
+    context["bulk_form"] = BulkForm()
+    context["share_teams"] = list(team_editable(user=request.user))
+    context["collections"] = list(selectors.collection_editable(user=request.user).order_by("name"))
+    return render(request, "gallery/gallery.html", context)
 
 
 @login_required
 def gallery(request):
-    page = Paginator(selectors.image_list(user=request.user), 48).get_page(request.GET.get("page"))
-    tiles = [(image, selectors.image_urls(image)) for image in page]
-    return render(request, "gallery/gallery.html", {"page": page, "tiles": tiles})
+    return _listing(request, heading="Your gallery")
+
+
+@login_required
+def everything(request):
+    _deny_unless(request.user.is_staff)
+    return _listing(request, heading="Every image", everything=True)
+
+
+@login_required
+def team_library(request, team_id):
+    team = team_get(user=request.user, team_id=team_id)
+    return _listing(request, heading=f"{team.name} library", team=team)
+
+
+@login_required
+def collection_detail(request, collection_id):
+    collection = selectors.collection_get(user=request.user, collection_id=collection_id)
+    return _listing(request, heading=collection.name, collection=collection)
 
 
 @login_required
 def image_detail(request, image_id):
     image = selectors.image_get(user=request.user, image_id=image_id)
-    return render(
-        request, "gallery/image_detail.html", {"image": image, "urls": selectors.image_urls(image)}
-    )
+    context = {
+        "image": image,
+        "urls": selectors.image_urls(image),
+        "can": selectors.image_permissions(user=request.user, image=image),
+        "edit_form": ImageEditForm(initial={"title": image.title, "notes": image.notes}),
+        "tag_form": TagForm(),
+        "share_teams": team_editable(user=request.user),
+        "add_collections": selectors.collection_editable(user=request.user).order_by("name"),
+        **selectors.image_detail_extras(user=request.user, image=image),
+    }
+    return render(request, "gallery/image_detail.html", context)
 
 
 @login_required
@@ -31,6 +102,192 @@ def image_file(request, image_id, variant):
     image = selectors.image_get(user=request.user, image_id=image_id)
     key = image.original_key if variant == "original" else image.thumbnail_key
     return redirect(default_storage.url(key))
+
+
+@login_required
+@require_POST
+def image_edit(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).can_edit)
+    form = ImageEditForm(request.POST)
+    if form.is_valid():
+        services.image_update(image=image, **form.cleaned_data)
+    return redirect("gallery:detail", image.id)
+
+
+@login_required
+@require_POST
+def image_tags_add(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).can_tag)
+    form = TagForm(request.POST)
+    if form.is_valid():
+        services.image_tags_add(images=[image], names=form.cleaned_data["tags"])
+    else:
+        messages.error(request, " ".join(form.errors["tags"]))
+    return redirect("gallery:detail", image.id)
+
+
+@login_required
+@require_POST
+def image_tag_remove(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).can_tag)
+    services.image_tag_remove(image=image, name=request.POST.get("name", ""))
+    return redirect("gallery:detail", image.id)
+
+
+@login_required
+@require_POST
+def image_favourite(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    services.image_favourite_toggle(user=request.user, image=image)
+    return redirect("gallery:detail", image.id)
+
+
+@login_required
+@require_POST
+def image_share(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).is_owner)
+    team = team_get(user=request.user, team_id=_int(request.POST.get("team")))
+    try:
+        services.image_share(user=request.user, images=[image], team=team)
+    except ValidationError as error:
+        raise PermissionDenied(error.messages[0]) from None
+    return redirect("gallery:detail", image.id)
+
+
+@login_required
+@require_POST
+def image_unshare(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).can_unshare)
+    services.image_unshare(images=[image])
+    if image.owner_id == request.user.id:
+        return redirect("gallery:detail", image.id)
+    return redirect("gallery:team_library", image.team_id)
+
+
+@login_required
+@require_POST
+def image_delete(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    _deny_unless(selectors.image_permissions(user=request.user, image=image).is_owner)
+    services.image_delete(images=[image])
+    messages.info(request, "Image deleted.")
+    return redirect("gallery:list")
+
+
+@login_required
+@require_POST
+def image_collect(request, image_id):
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    collection = _editable_collection(request, request.POST.get("collection"))
+    try:
+        services.collection_add(user=request.user, collection=collection, images=[image])
+    except ValidationError as error:
+        raise PermissionDenied(error.messages[0]) from None
+    return redirect("gallery:detail", image.id)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def _editable_collection(request, collection_id):
+    collection = selectors.collection_get(user=request.user, collection_id=_int(collection_id))
+    _deny_unless(selectors.collection_editable(user=request.user).filter(id=collection.id).exists())
+    return collection
+
+
+@login_required
+def collection_list(request):
+    teams = list(team_editable(user=request.user))
+    form = CollectionForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        team = form.teams.get(form.cleaned_data["team"]) if form.cleaned_data["team"] else None
+        if form.cleaned_data["team"] and team is None:
+            raise Http404
+        collection = services.collection_create(
+            user=request.user, name=form.cleaned_data["name"], team=team
+        )
+        return redirect("gallery:collection", collection.id)
+    collections = selectors.collection_visible(user=request.user).select_related("team")
+    return render(
+        request,
+        "gallery/collections.html",
+        {"collections": collections.order_by("team__name", "name"), "form": form, "teams": teams},
+    )
+
+
+@login_required
+@require_POST
+def collection_image_remove(request, collection_id, image_id):
+    collection = _editable_collection(request, collection_id)
+    image = selectors.image_get(user=request.user, image_id=image_id)
+    services.collection_remove(collection=collection, images=[image])
+    return redirect("gallery:collection", collection.id)
+
+
+@login_required
+@require_POST
+def collection_delete(request, collection_id):
+    collection = _editable_collection(request, collection_id)
+    services.collection_delete(collection=collection)
+    return redirect("gallery:collections")
+
+
+def _selection(request, ids, images):
+    """The selected images, from those the action may touch; 404 if any id is not among them."""
+    chosen = list(images.filter(id__in=ids).order_by("-created_at", "-id"))
+    if len(chosen) != len(set(ids)):
+        raise Http404("Some selected images are not yours to change.")
+    return chosen
+
+
+@login_required
+@require_POST
+def bulk(request):
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Select images and an action.")
+        return _back(request, "gallery:list")
+    data, user, Action = form.cleaned_data, request.user, BulkForm.Action
+    ids = data["images"]
+    action = data["action"]
+    if action == Action.ZIP:
+        images = _selection(request, ids, selectors.image_visible(user=user))
+        response = StreamingHttpResponse(
+            image_zip_stream(images=images), content_type="application/zip"
+        )
+        response["Content-Disposition"] = 'attachment; filename="atelier-images.zip"'
+        return response
+    try:
+        if action == Action.DELETE:
+            images = _selection(request, ids, selectors.image_list(user=user))
+            services.image_delete(images=images)
+        elif action == Action.SHARE:
+            team = team_get(user=user, team_id=data["team"])
+            images = _selection(request, ids, selectors.image_list(user=user))
+            services.image_share(user=user, images=images, team=team)
+        elif action == Action.UNSHARE:
+            images = _selection(request, ids, selectors.image_taggable(user=user))
+            services.image_unshare(images=images)
+        elif action == Action.TAG:
+            images = _selection(request, ids, selectors.image_taggable(user=user))
+            services.image_tags_add(images=images, names=data["tag_names"])
+        elif action == Action.COLLECT:
+            collection = _editable_collection(request, data["collection"])
+            images = _selection(request, ids, selectors.image_visible(user=user))
+            services.collection_add(user=user, collection=collection, images=images)
+    except ValidationError as error:
+        raise PermissionDenied(error.messages[0]) from None
+    messages.info(request, f"{dict(BulkForm.ACTIONS)[action]}: {len(images)} image(s).")
+    return _back(request, "gallery:list")
 
 
 @require_GET
