@@ -28,6 +28,9 @@ class ImageInfo:
     height: int
     bytes: int
     sha256: str
+    mode: str = ""
+    # An alpha channel or a transparent palette entry: what an edit mask needs.
+    has_alpha: bool = False
 
     @property
     def extension(self) -> str:
@@ -61,6 +64,8 @@ def inspect_image(
                     f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels."
                 )
             image_format = image.format
+            mode = image.mode
+            has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
             image.verify()
     except InvalidImage:
         raise
@@ -77,6 +82,8 @@ def inspect_image(
         height=height,
         bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
+        mode=mode,
+        has_alpha=has_alpha,
     )
 
 
