@@ -98,7 +98,7 @@ class Lab:
                 "ATELIER_DOWNLOAD_TIMEOUT": "3",
                 # Short leases and staleness so the reaper acts within seconds, not minutes.
                 "ATELIER_JOB_LEASE_SECONDS": "6",
-                "ATELIER_QUEUED_STALE_SECONDS": "3",
+                "ATELIER_QUEUED_STALE_SECONDS": "10",
                 "ATELIER_DATA_DIR": str(self.tmp),
             }
         )

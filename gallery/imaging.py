@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,6 +38,21 @@ class ImageInfo:
         return EXTENSIONS[self.format]
 
 
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The format the bytes really are, from their signature; the file name is not trusted."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
 def inspect_image(
     data: bytes,
     *,
@@ -56,6 +72,12 @@ def inspect_image(
     head = data[:256].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml", b"<!doctype", b"<html")):
         raise InvalidImage("SVG and HTML files are not accepted; upload PNG, JPEG or WebP.")
+    sniffed = sniff_format(data)
+    if sniffed and sniffed not in allowed_formats:
+        raise InvalidImage(
+            f"This file is a {sniffed} image (whatever its name says); "
+            f"only {', '.join(allowed_formats)} is accepted here."
+        )
     try:
         with Image.open(io.BytesIO(data), formats=list(allowed_formats)) as image:
             width, height = image.size
@@ -69,7 +91,12 @@ def inspect_image(
             image.verify()
     except InvalidImage:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses these itself, from the header, before our own pixel check runs.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(found[1]):,} pixels" if found else "too many pixels"
+        raise InvalidImage(f"The image has {pixels}; the limit is {max_pixels:,} pixels.") from None
+    except UnidentifiedImageError:
         names = ", ".join(allowed_formats)
         raise InvalidImage(
             f"The file is not a valid image of an accepted type ({names})."
