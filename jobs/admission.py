@@ -57,22 +57,42 @@ def _check_limits(*, user, now: dt.datetime) -> None:
             retry_after=wait,
         )
     if usage.images_today >= limits.daily_images:
-        wait = moderation.seconds_until(usage.day_resets_at, now=now)
-        raise JobRefused(
-            f"Daily image quota reached: {usage.images_today} of {limits.daily_images} images "
-            f"today. It resets at 00:00 UTC, in {_duration(wait)}.",
-            status_code=429,
-            retry_after=wait,
-        )
+        _refuse_images("Your daily image quota", usage, limits.daily_images, now=now)
     if usage.spend_this_month >= limits.monthly_spend_usd:
-        wait = moderation.seconds_until(usage.month_resets_at, now=now)
-        raise JobRefused(
-            f"Monthly spend quota reached: ${usage.spend_this_month:.2f} of "
-            f"${limits.monthly_spend_usd:.2f} this month. It resets on "
-            f"{usage.month_resets_at:%d %B %Y} at 00:00 UTC, in {_duration(wait)}.",
-            status_code=429,
-            retry_after=wait,
-        )
+        _refuse_spend("Your monthly spend quota", usage, limits.monthly_spend_usd, now=now)
+    for team in moderation.team_usage_list(user=user, now=now):
+        quota = team.quota
+        if quota.daily_images is not None and team.images_today >= quota.daily_images:
+            _refuse_images(
+                f"Team {quota.team.name}'s daily image quota", team, quota.daily_images, now=now
+            )
+        if quota.monthly_spend_usd is not None and team.spend_this_month >= quota.monthly_spend_usd:
+            _refuse_spend(
+                f"Team {quota.team.name}'s monthly spend quota",
+                team,
+                quota.monthly_spend_usd,
+                now=now,
+            )
+
+
+def _refuse_images(what: str, usage, limit: int, *, now: dt.datetime):
+    wait = moderation.seconds_until(usage.day_resets_at, now=now)
+    raise JobRefused(
+        f"{what} is reached: {usage.images_today} of {limit} images today. "
+        f"It resets at 00:00 UTC, in {_duration(wait)}.",
+        status_code=429,
+        retry_after=wait,
+    )
+
+
+def _refuse_spend(what: str, usage, limit, *, now: dt.datetime):
+    wait = moderation.seconds_until(usage.month_resets_at, now=now)
+    raise JobRefused(
+        f"{what} is reached: ${usage.spend_this_month:.2f} of ${limit:.2f} this month. "
+        f"It resets on {usage.month_resets_at:%d %B %Y} at 00:00 UTC, in {_duration(wait)}.",
+        status_code=429,
+        retry_after=wait,
+    )
 
 
 def _check_prompt(*, user, prompt: str) -> None:

@@ -10,6 +10,7 @@ from moderation.models import (
     ModerationEvent,
     Quota,
     Suspension,
+    TeamQuota,
 )
 
 
@@ -60,6 +61,12 @@ class QuotaAdmin(AuditedAdmin):
     list_display = ("user", "daily_images", "monthly_spend_usd", "jobs_per_minute")
     search_fields = ("user__username",)
     autocomplete_fields = ("user",)
+
+
+@admin.register(TeamQuota)
+class TeamQuotaAdmin(AuditedAdmin):
+    list_display = ("team", "daily_images", "monthly_spend_usd")
+    search_fields = ("team__name",)
 
 
 @admin.register(ImageReport)

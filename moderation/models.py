@@ -185,3 +185,25 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target_repr}"
+
+
+class TeamQuota(models.Model):
+    """Limits shared by a team's members; an empty field sets no team limit.
+
+    Jobs belong to people, so a team's use is what its members made and spent.
+    """
+
+    team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="quota")
+    daily_images = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Images per UTC day for the whole team."
+    )
+    monthly_spend_usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Spend per UTC calendar month in USD for the whole team.",
+    )
+
+    def __str__(self) -> str:
+        return f"Quota for team {self.team}"

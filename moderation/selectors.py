@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import (
     Count,
@@ -27,7 +26,8 @@ from django.utils import timezone
 
 from gallery.models import Image
 from jobs.models import GenerationJob
-from moderation.models import BlockedTerm, ImageReport, Quota, Suspension
+from moderation.models import BlockedTerm, ImageReport, Quota, Suspension, TeamQuota
+from teams.models import Membership
 
 Status = GenerationJob.Status
 MONEY = DecimalField(max_digits=12, decimal_places=4)
@@ -167,18 +167,24 @@ def spend_by_month(*, user=None, months: int = 12, now: dt.datetime | None = Non
     for _ in range(months - 1):
         start = month_bounds(start - dt.timedelta(days=1))[0]
     jobs = GenerationJob.objects.filter(created_at__gte=start)
+    images = Image.objects.filter(created_at__gte=start)
     if user is not None:
-        jobs = jobs.filter(owner=user)
-    return list(
-        jobs.annotate(month=TruncMonth("created_at", tzinfo=dt.UTC))
+        jobs, images = jobs.filter(owner=user), images.filter(owner=user)
+    month = TruncMonth("created_at", tzinfo=dt.UTC)
+    # Images counted apart: joining them to jobs would count a job's spend once per image.
+    per_month = dict(images.annotate(month=month).values_list("month").annotate(Count("id")))
+    rows = list(
+        jobs.annotate(month=month)
         .values("month")
         .annotate(
             jobs=Count("id"),
-            images=Count("images"),
             spend=Coalesce(Sum(job_spend()), Value(Decimal("0")), output_field=MONEY),
         )
         .order_by("-month")
     )
+    for row in rows:
+        row["images"] = per_month.get(row["month"], 0)
+    return rows
 
 
 def spend_by_user(*, now: dt.datetime | None = None, limit: int = 10) -> list[dict]:
@@ -283,20 +289,14 @@ def dashboard_stats(*, now: dt.datetime | None = None, days: int = 14) -> dict:
 # Jobs belong to people, not teams: a team's spend is what its members spent.
 
 
-def _teams_installed() -> bool:
-    return apps.is_installed("teams")
-
-
 def team_spend(*, user=None, now: dt.datetime | None = None) -> list[dict]:
     """This month's spend per team (the user's teams, or every team for staff)."""
-    if not _teams_installed():
-        return []
     month_start, _ = month_bounds(now or timezone.now())
     # One filter() call, so the membership join that groups is the one that filters.
     in_team = Q(owner__memberships__isnull=False)
     if user is not None:
-        mine = apps.get_model("teams", "Membership").objects.filter(user=user)
-        in_team = Q(owner__memberships__team_id__in=mine.values("team_id"))
+        mine = Membership.objects.filter(user=user).values("team_id")
+        in_team = Q(owner__memberships__team_id__in=mine)
     jobs = GenerationJob.objects.filter(in_team, created_at__gte=month_start)
     return list(
         jobs.values(
@@ -308,3 +308,42 @@ def team_spend(*, user=None, now: dt.datetime | None = None) -> list[dict]:
         )
         .order_by("-spend", "team")
     )
+
+
+@dataclass(frozen=True)
+class TeamUsage:
+    quota: TeamQuota
+    images_today: int
+    spend_this_month: Decimal
+    day_resets_at: dt.datetime
+    month_resets_at: dt.datetime
+
+
+def team_usage_list(*, user, now: dt.datetime | None = None) -> list[TeamUsage]:
+    """Use against each limited team the user belongs to (teams without a quota are free)."""
+    now = now or timezone.now()
+    day_start, day_end = day_bounds(now)
+    month_start, month_end = month_bounds(now)
+    counted = ~Q(status__in=NOT_COUNTED)
+    result = []
+    for quota in TeamQuota.objects.filter(team__memberships__user=user).select_related("team"):
+        totals = GenerationJob.objects.filter(
+            owner__memberships__team_id=quota.team_id,
+            created_at__gte=month_start,
+            created_at__lte=now,
+        ).aggregate(
+            images=Coalesce(
+                Sum(job_images(), filter=counted & Q(created_at__gte=day_start)), Value(0)
+            ),
+            spend=Coalesce(Sum(job_spend()), Value(Decimal("0")), output_field=MONEY),
+        )
+        result.append(
+            TeamUsage(
+                quota=quota,
+                images_today=totals["images"],
+                spend_this_month=totals["spend"],
+                day_resets_at=day_end,
+                month_resets_at=month_end,
+            )
+        )
+    return result

@@ -33,6 +33,7 @@ def usage(request):
             "usage": selectors.usage_get(user=request.user),
             "months": selectors.spend_by_month(user=request.user),
             "teams": selectors.team_spend(user=request.user),
+            "team_quotas": selectors.team_usage_list(user=request.user),
         },
     )
 
