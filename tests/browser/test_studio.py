@@ -5,14 +5,18 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
 from gallery.models import Image
+from gallery.services import image_store
 from jobs.models import GenerationJob
 from jobs.registry import get_model
 from tests.browser.conftest import JOB_TIMEOUT_MS, PHONE, screenshot
 from tests.factories import UserFactory
+from tests.fake_provider import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -266,3 +270,33 @@ def test_it_paints_a_mask_and_submits_an_edit(studio, fake_provider, s3):
 def mask_bytes_sent(call) -> bytes:
     """The mask file of a multipart edit request the fake provider recorded."""
     return call.files["mask"]
+
+
+def test_it_sharpens_partial_previews_until_the_final_image_replaces_them(studio, alice, s3):
+    """The card's side of the worker's contract: the latest partial is ``partial_image_key``."""
+    page = studio
+    job = GenerationJob.objects.create(
+        owner=alice,
+        provider="openai_images",
+        connection="openai",
+        model="gpt-image-1.5",
+        prompt="a heron stepping out of the mist",
+        params={"partial_images": 2},
+        status=GenerationJob.Status.RUNNING,
+    )
+    job_card = card(page, "a heron stepping")
+    for index in range(2):
+        key = f"partials/{job.id}/{index}.png"
+        default_storage.save(key, ContentFile(png_bytes(256, 256, seed=index)))
+        GenerationJob.objects.filter(id=job.id).update(partial_image_key=key)
+        if index == 0:
+            page.reload()
+        preview = job_card.locator("img.partial")
+        expect(preview).to_have_attribute("src", re.compile(rf"{index}\.png"))
+        expect_loaded(preview)
+
+    image_store(job=job, index=0, data=png_bytes(512, 512))
+    GenerationJob.objects.filter(id=job.id).update(status=GenerationJob.Status.SUCCEEDED)
+    expect(job_card).to_have_attribute("data-status", "succeeded")
+    expect(job_card.locator("img.partial")).to_have_count(0)
+    expect_loaded(job_card.locator(".thumb img"))
