@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from gallery.selectors import image_get, image_urls
 from jobs import selectors, services
@@ -54,6 +54,11 @@ def _card(request, job, *, status: int = 200, error: str = ""):
     return render(request, "jobs/partials/job_card.html", context, status=status)
 
 
+def _new_card(request, job):
+    """A new job's card; the page refreshes its prompt history when it sees one."""
+    return trigger_client_event(_card(request, job, status=201), "job-created")
+
+
 def _refused(response, refusal: JobRefused):
     if refusal.retry_after is not None:
         response["Retry-After"] = str(refusal.retry_after)
@@ -84,7 +89,7 @@ def studio(request):
             return _refused(_studio_form(request, form, status=refusal.status_code), refusal)
         else:
             if request.htmx:
-                return _card(request, job, status=201)
+                return _new_card(request, job)
             return redirect("jobs:studio")
     return _studio_form(request, form, status=400 if form.errors else 200)
 
@@ -143,7 +148,7 @@ def job_retry(request, job_id):
         response = _card(request, job, status=refusal.status_code, error=refusal.message)
         return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
     if request.htmx:
-        return _card(request, retry, status=201)
+        return _new_card(request, retry)
     return redirect("jobs:studio")
 
 
@@ -165,7 +170,7 @@ def image_variations(request, image_id):
         response = _card(request, image.job, status=refusal.status_code, error=refusal.message)
         return _refused(_errors_in_place(response, f"#job-{image.job_id}"), refusal)
     if request.htmx:
-        return _card(request, job, status=201)
+        return _new_card(request, job)
     return redirect("jobs:studio")
 
 
@@ -196,7 +201,7 @@ def image_edit(request, image_id):
             return _refused(_edit_form(request, image, form, status=refusal.status_code), refusal)
         else:
             if request.htmx:
-                return _card(request, job, status=201)
+                return _new_card(request, job)
             return redirect("jobs:studio")
     return _edit_form(request, image, form, status=400 if form.errors else 200)
 

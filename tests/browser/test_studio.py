@@ -104,6 +104,8 @@ def test_it_generates_without_reloading_and_shows_the_thumbnail(studio, fake_pro
     [call] = fake_provider.calls_for("a paper boat")
     assert call.body["model"] == "gpt-image-1.5" and call.body["size"] == "1024x1024"
     expect(page.locator("#id_prompt")).to_be_focused()
+    page.get_by_text("Prompt history").click()
+    expect(page.locator(".history-item", has_text="a paper boat")).to_be_visible()
 
     submit(page, model="dall-e-3", prompt="a lantern festival over a river", style="vivid")
     expect_loaded(wait_until_done(page, "lantern festival").locator(".thumb img"))

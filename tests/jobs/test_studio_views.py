@@ -103,6 +103,7 @@ def test_it_retries_a_failed_job_as_a_new_job_pointing_back(
     assert retry.params == failed.params
     assert retry.status == Status.QUEUED
     assert f'id="job-{retry.id}"' in response.content.decode()
+    assert "job-created" in response["HX-Trigger"]  # the prompt history refreshes
     assert len(callbacks) == 1
 
 
