@@ -21,19 +21,23 @@ from functools import partial
 import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from gallery.imaging import InvalidImage
+from gallery.imaging import InvalidImage, inspect_image
 from gallery.models import Image
 from gallery.services import image_store
 from jobs.admission import admission_check
 from jobs.connections import connection_for_model, connection_named
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
+from jobs.providers.base import InputFile, JobInputs
 from jobs.providers.errors import message_for
-from jobs.registry import Family, UnknownModel, get_model
+from jobs.providers.midjourney import MidjourneyClient, MidjourneyTask
+from jobs.registry import Family, Kind, ModelSpec, UnknownModel, get_model
 from moderation.services import PROVIDER_REFUSAL_CODES, moderation_event_record
 
 logger = logging.getLogger(__name__)
@@ -181,9 +185,16 @@ def job_run(*, job_id) -> RunOutcome:
     token = _claim(job_id)
     job = GenerationJob.objects.get(id=job_id)
     if token is None:
+        if job.status == Status.CANCELLED and job.provider_task_id:
+            _midjourney_cancel_at_provider(job)
         return RunOutcome()  # finished, cancelled, or held by a live worker
 
     answer = ProviderAnswer.objects.filter(job=job).first()
+    if answer is None and job.provider == Family.MIDJOURNEY:
+        outcome_or_answer = _midjourney_step(job, token)
+        if isinstance(outcome_or_answer, RunOutcome):
+            return outcome_or_answer
+        answer = outcome_or_answer
     if answer is None:
         if job.provider_request_sent_at is not None:
             # An earlier attempt sent the request and died before keeping the answer.
@@ -234,9 +245,13 @@ def job_run(*, job_id) -> RunOutcome:
         )
         return RunOutcome()
 
-    _guarded(job, token).update(cost_usd=job_cost_usd(job, images=len(answer.items)))
+    # The final images replace the streamed preview.
+    _guarded(job, token).update(
+        cost_usd=job_cost_usd(job, images=len(answer.items)), partial_image_key=""
+    )
     _finish(job, token, Status.SUCCEEDED)
     _trim_answer(answer)
+    _partials_delete(job)
     return RunOutcome()
 
 
@@ -246,16 +261,21 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
     if connection is None or spec.name not in connection.models:
         _finish(job, token, Status.FAILED, code="no_connection")
         return RunOutcome()
+    # Inputs are read before the request is marked sent: a storage hiccup here costs nothing.
+    try:
+        inputs = _job_inputs(job)
+    except StorageUnavailable:
+        delay = backoff_seconds(job.attempts)
+        return _release_for_retry(
+            job, token, code="storage_unavailable", clear_request=True, delay=delay
+        )
+    except InputUnavailable:
+        _finish(job, token, Status.FAILED, code="input_unavailable")
+        return RunOutcome()
     if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
         return RunOutcome()
     try:
-        result = provider_for(Family(job.provider)).generate(
-            connection=connection,
-            spec=spec,
-            prompt=job.prompt,
-            params=job.params,
-            user_ref=user_reference(job.owner_id),
-        )
+        result = _provider_call(job, token, spec=spec, connection=connection, inputs=inputs)
     except ProviderError as exc:
         logger.info("job %s provider error %s (%s)", job.id, exc.code, exc.detail)
         if exc.code == "timeout_unknown_outcome":
@@ -412,3 +432,506 @@ def job_retry(*, job: GenerationJob) -> GenerationJob:
         GenerationJob.objects.filter(id=retry.id).update(parent=job)
         retry.parent = job
     return retry
+
+
+# -- edits, variations, blends, descriptions: jobs with uploaded inputs ---------------
+
+_INPUT_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+class InputUnavailable(Exception):
+    pass
+
+
+def job_create_edit(
+    *,
+    user,
+    model_name: str,
+    prompt: str,
+    params: dict,
+    images: list[bytes] | None = None,
+    source_image=None,
+    mask: bytes | None = None,
+) -> GenerationJob:
+    """An edit of uploaded images and/or a gallery image the caller has authorised."""
+    return _job_create_with_inputs(
+        kind=Kind.EDIT,
+        user=user,
+        model_name=model_name,
+        prompt=prompt,
+        params=params,
+        images=images,
+        source_image=source_image,
+        mask=mask,
+    )
+
+
+def job_create_variation(
+    *, user, model_name: str, params: dict, image: bytes | None = None, source_image=None
+) -> GenerationJob:
+    return _job_create_with_inputs(
+        kind=Kind.VARIATION,
+        user=user,
+        model_name=model_name,
+        prompt="",
+        params=params,
+        images=[image] if image is not None else None,
+        source_image=source_image,
+    )
+
+
+def job_create_blend(*, user, model_name: str, images: list[bytes]) -> GenerationJob:
+    """Midjourney's blend: two to five images merged into one grid, no prompt."""
+    return _job_create_with_inputs(
+        kind=Kind.BLEND, user=user, model_name=model_name, prompt="", params={}, images=images
+    )
+
+
+def job_create_describe(
+    *, user, model_name: str, image: bytes | None = None, source_image=None
+) -> GenerationJob:
+    """Midjourney's describe: prompts suggested for an image, kept in ``response_text``."""
+    return _job_create_with_inputs(
+        kind=Kind.DESCRIBE,
+        user=user,
+        model_name=model_name,
+        prompt="",
+        params={},
+        images=[image] if image is not None else None,
+        source_image=source_image,
+    )
+
+
+def _input_count_error(spec: ModelSpec, kind: Kind, count: int) -> str | None:
+    low, high = {
+        Kind.EDIT: (1, spec.max_input_images),
+        Kind.VARIATION: (1, 1),
+        Kind.BLEND: (2, spec.max_input_images),
+        Kind.DESCRIBE: (1, 1),
+    }[kind]
+    if count == 0:
+        return "Upload an image, or pick one from your gallery."
+    if low <= count <= high:
+        return None
+    if low == high:
+        return f"{spec.label} takes exactly one image here; you gave {count}."
+    return f"{spec.label} takes between {low} and {high} images; you gave {count}."
+
+
+def _inputs_check(*, spec: ModelSpec, kind: Kind, images: list[bytes], mask: bytes | None):
+    """Check uploads the way the provider will, before anything is stored or sent.
+
+    Returns (image infos, mask info) or raises nothing; errors are returned as a dict.
+    """
+    errors: dict[str, list[str]] = {}
+    count_error = _input_count_error(spec, kind, len(images))
+    if count_error:
+        errors["images"] = [count_error]
+        return errors, [], None
+    infos = []
+    formats = " or ".join(spec.input_formats)
+    for number, data in enumerate(images, start=1):
+        prefix = f"Image {number}: " if len(images) > 1 else ""
+        try:
+            info = inspect_image(
+                data, allowed_formats=spec.input_formats, max_bytes=spec.max_input_bytes
+            )
+        except InvalidImage as exc:
+            errors.setdefault("images", []).append(
+                f"{prefix}{exc} {spec.label} takes {formats} under "
+                f"{spec.max_input_bytes // 1_048_576} MB."
+            )
+            continue
+        if spec.square_inputs_only and info.width != info.height:
+            errors.setdefault("images", []).append(
+                f"{prefix}{spec.label} needs a square image; this one is "
+                f"{info.width}x{info.height}."
+            )
+        infos.append(info)
+
+    mask_info = None
+    if mask is not None:
+        if not spec.masks or kind is not Kind.EDIT:
+            errors["mask"] = [f"{spec.label} does not take a mask."]
+        else:
+            try:
+                mask_info = inspect_image(
+                    mask, allowed_formats=("PNG",), max_bytes=spec.mask_max_bytes
+                )
+            except InvalidImage as exc:
+                errors["mask"] = [f"{exc} The mask must be a PNG under 4 MB."]
+            else:
+                first = infos[0] if infos and len(infos) == len(images) else None
+                if first and (mask_info.width, mask_info.height) != (first.width, first.height):
+                    errors["mask"] = [
+                        f"The mask is {mask_info.width}x{mask_info.height} but the image is "
+                        f"{first.width}x{first.height}; they must be the same size."
+                    ]
+                elif not mask_info.has_alpha:
+                    errors["mask"] = [
+                        "The mask needs an alpha channel: its fully transparent areas mark "
+                        "where to edit."
+                    ]
+    elif kind is Kind.EDIT and spec.edit_needs_transparency and infos:
+        if not infos[0].has_alpha:
+            errors.setdefault("images", []).append(
+                f"Without a mask, {spec.label} edits the image's transparent areas and this "
+                "image has none. Add a mask, or upload a PNG with transparency."
+            )
+    return errors, infos, mask_info
+
+
+def _source_image_bytes(source_image) -> bytes:
+    try:
+        with default_storage.open(source_image.original_key, "rb") as handle:
+            return handle.read()
+    except Exception as exc:  # storage backends raise a variety; the user needs one message
+        logger.warning("source image %s unreadable: %s", source_image.pk, exc)
+        raise ValidationError(
+            {"source_image": ["That image could not be read from storage; try again shortly."]}
+        ) from exc
+
+
+def _job_create_with_inputs(
+    *,
+    kind: Kind,
+    user,
+    model_name: str,
+    prompt: str,
+    params: dict,
+    images: list[bytes] | None = None,
+    source_image=None,
+    mask: bytes | None = None,
+) -> GenerationJob:
+    try:
+        spec = get_model(model_name)
+    except UnknownModel:
+        raise ValidationError({"model": [f"Unknown model {model_name!r}."]}) from None
+    connection = connection_for_model(spec)
+    if connection is None:
+        raise ValidationError(
+            {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
+        )
+    errors: dict[str, list[str]] = {}
+    try:
+        cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True, kind=kind)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        cleaned = {}
+    all_images = ([_source_image_bytes(source_image)] if source_image is not None else []) + list(
+        images or []
+    )
+    input_errors, infos, _mask_info = _inputs_check(
+        spec=spec, kind=kind, images=all_images, mask=mask
+    )
+    for key, messages in input_errors.items():
+        errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    admission_check(user=user, prompt=prompt, spec=spec)
+
+    job_id = uuid.uuid4()
+    # Keys derive from the job id, so a retried create overwrites rather than piles up.
+    input_keys = [f"inputs/{job_id}/{index}.{info.extension}" for index, info in enumerate(infos)]
+    mask_key = f"inputs/{job_id}/mask.png" if mask is not None else ""
+    try:
+        for key, data in zip(input_keys, all_images, strict=True):
+            default_storage.save(key, ContentFile(data))
+        if mask_key:
+            default_storage.save(mask_key, ContentFile(mask))
+    except Exception as exc:  # botocore or OSError: say so instead of a 500
+        logger.warning("storing inputs for a new job failed: %s", exc)
+        raise ValidationError(
+            {"images": ["Atelier could not store the upload right now; try again in a minute."]}
+        ) from exc
+    job = GenerationJob.objects.create(
+        id=job_id,
+        kind=kind.value,
+        owner=user,
+        provider=spec.family.value,
+        connection=connection.name,
+        model=spec.name,
+        prompt=(prompt or "").strip(),
+        params=cleaned,
+        source_image=source_image,
+        input_keys=input_keys,
+        mask_key=mask_key,
+    )
+    transaction.on_commit(partial(job_enqueue, job_id=job.id))
+    return job
+
+
+def _read_input(key: str) -> bytes:
+    import botocore.exceptions
+
+    try:
+        if not default_storage.exists(key):
+            raise InputUnavailable(key)
+        with default_storage.open(key, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError as exc:
+        raise InputUnavailable(key) from exc
+    except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise StorageUnavailable(str(exc)) from exc
+
+
+def _job_inputs(job: GenerationJob) -> JobInputs | None:
+    if not job.input_keys:
+        return None
+    images = []
+    for key in job.input_keys:
+        name = key.rsplit("/", 1)[-1]
+        extension = name.rsplit(".", 1)[-1]
+        images.append(
+            InputFile(
+                name=name,
+                data=_read_input(key),
+                content_type=_INPUT_CONTENT_TYPES.get(extension, "application/octet-stream"),
+            )
+        )
+    mask = None
+    if job.mask_key:
+        mask = InputFile(name="mask.png", data=_read_input(job.mask_key), content_type="image/png")
+    return JobInputs(images=images, mask=mask)
+
+
+def _provider_call(job, token, *, spec: ModelSpec, connection, inputs: JobInputs | None):
+    provider = provider_for(Family(job.provider))
+    common = dict(
+        connection=connection,
+        spec=spec,
+        params=job.params,
+        user_ref=user_reference(job.owner_id),
+    )
+    on_partial = partial(_partial_store, job, token)
+    if job.kind == Kind.EDIT:
+        return provider.edit(**common, prompt=job.prompt, inputs=inputs, on_partial=on_partial)
+    if job.kind == Kind.VARIATION:
+        return provider.create_variation(**common, inputs=inputs)
+    return provider.generate(**common, prompt=job.prompt, on_partial=on_partial)
+
+
+# -- partial images -------------------------------------------------------------------
+
+
+def _partial_store(job, token, index: int, data: bytes, output_format: str) -> None:
+    """Keep the latest streamed preview; a preview that cannot be kept is simply skipped."""
+    import botocore.exceptions
+
+    try:
+        info = inspect_image(data)
+    except InvalidImage as exc:
+        logger.info("job %s partial image %d unusable: %s", job.id, index, exc)
+        return
+    key = f"partials/{job.id}/{index}.{info.extension}"
+    try:
+        default_storage.save(key, ContentFile(data))
+    except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        logger.info("job %s partial image %d not stored: %s", job.id, index, exc)
+        return
+    _guarded(job, token).update(
+        partial_image_key=key,
+        progress=f"Preview {index + 1}",
+        updated_at=timezone.now(),
+    )
+
+
+def _partials_delete(job) -> None:
+    try:
+        _dirs, files = default_storage.listdir(f"partials/{job.id}")
+        for name in files:
+            default_storage.delete(f"partials/{job.id}/{name}")
+    except Exception as exc:  # previews are disposable; a leftover costs nothing
+        logger.info("job %s partial images not deleted: %s", job.id, exc)
+
+
+# -- Midjourney: submit once, then poll without holding a worker -------------------------
+
+
+def _midjourney_fail_or_retry(job, token, exc: ProviderError) -> RunOutcome:
+    logger.info("job %s midjourney error %s (%s)", job.id, exc.code, exc.detail)
+    if exc.code == "timeout_unknown_outcome":
+        _finish(job, token, Status.UNKNOWN, code=exc.code)
+    elif exc.retryable and job.attempts < settings.ATELIER_JOB_MAX_ATTEMPTS:
+        delay = backoff_seconds(job.attempts, retry_after=exc.retry_after)
+        return _release_for_retry(job, token, code=exc.code, clear_request=True, delay=delay)
+    else:
+        _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+    return RunOutcome()
+
+
+def _midjourney_submit(client: MidjourneyClient, job, inputs: JobInputs | None) -> str:
+    images = inputs.images if inputs else []
+    if job.kind == GenerationJob.Kind.ACTION:
+        result = client.action(task_id=job.params["task_id"], custom_id=job.params["custom_id"])
+    elif job.kind == Kind.BLEND:
+        result = client.blend(images=images)
+    elif job.kind == Kind.DESCRIBE:
+        result = client.describe(image=images[0])
+    else:
+        result = client.imagine(prompt=job.prompt, images=images)
+    return result.task_id
+
+
+def _midjourney_wait(job, token, *, progress: str) -> RunOutcome:
+    """Come back later: the lease runs out when the next poll is due, so that poll (or the
+    reaper, if the message is lost) can claim the job again."""
+    polls = max(0, job.attempts - 1)
+    ceiling = min(
+        settings.ATELIER_MIDJOURNEY_POLL_MAX_SECONDS,
+        settings.ATELIER_MIDJOURNEY_POLL_SECONDS * 1.5**polls,
+    )
+    delay = round(random.uniform(ceiling * 0.8, ceiling), 2)
+    now = timezone.now()
+    _guarded(job, token).update(
+        progress=progress[:64],
+        lease_expires_at=now + dt.timedelta(seconds=delay),
+        updated_at=now,
+    )
+    return RunOutcome(retry_in=delay)
+
+
+def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
+    spec = get_model(job.model)
+    connection = connection_named(job.connection)
+    if connection is None or spec.name not in connection.models:
+        _finish(job, token, Status.FAILED, code="no_connection")
+        return RunOutcome()
+    client = MidjourneyClient(connection)
+
+    if not job.provider_task_id:
+        # A task already submitted is never submitted again: without its id we cannot
+        # know whether it exists, so the outcome is unknown.
+        if job.provider_request_sent_at is not None:
+            _finish(job, token, Status.UNKNOWN, code="timeout_unknown_outcome")
+            return RunOutcome()
+        if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
+            _finish(job, token, Status.FAILED, code="too_many_attempts")
+            return RunOutcome()
+        try:
+            inputs = _job_inputs(job)
+        except StorageUnavailable:
+            delay = backoff_seconds(job.attempts)
+            return _release_for_retry(
+                job, token, code="storage_unavailable", clear_request=True, delay=delay
+            )
+        except InputUnavailable:
+            _finish(job, token, Status.FAILED, code="input_unavailable")
+            return RunOutcome()
+        if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
+            return RunOutcome()
+        try:
+            task_id = _midjourney_submit(client, job, inputs)
+        except ProviderError as exc:
+            return _midjourney_fail_or_retry(job, token, exc)
+        if _guarded(job, token).update(provider_task_id=task_id, error_code="") != 1:
+            return RunOutcome()
+        job.provider_task_id = task_id
+        return _midjourney_wait(job, token, progress="Submitted")
+
+    deadline = job.provider_request_sent_at + dt.timedelta(
+        seconds=settings.ATELIER_MIDJOURNEY_TIMEOUT
+    )
+    try:
+        task = client.fetch(job.provider_task_id)
+    except ProviderError as exc:
+        if (exc.retryable or exc.code == "timeout_unknown_outcome") and (timezone.now() < deadline):
+            return _midjourney_wait(job, token, progress=job.progress or "Waiting for Midjourney")
+        if exc.retryable:
+            task = None
+        else:
+            _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+            return RunOutcome()
+
+    if task is not None and task.status == "SUCCESS":
+        return _midjourney_keep_answer(job, token, task)
+    if task is not None and task.status in ("FAILURE", "CANCEL"):
+        error = ProviderError("mj_task_failed", detail=task.fail_reason or task.status.lower())
+        _finish(job, token, Status.FAILED, code=error.code, message=error.message)
+        return RunOutcome()
+    if timezone.now() >= deadline:
+        try:
+            client.cancel(job.provider_task_id)
+        except ProviderError as exc:
+            logger.info("job %s midjourney cancel failed: %s", job.id, exc.code)
+        _finish(job, token, Status.FAILED, code="mj_timeout")
+        return RunOutcome()
+    return _midjourney_wait(job, token, progress=task.progress or task.status.title())
+
+
+def _midjourney_keep_answer(job, token, task: MidjourneyTask) -> ProviderAnswer | RunOutcome:
+    if job.kind == Kind.DESCRIBE:
+        # The task's image is the one we uploaded; the answer is the suggested prompts.
+        items, text = [], task.final_prompt or task.prompt
+        if not text:
+            _finish(
+                job,
+                token,
+                Status.FAILED,
+                code="no_images",
+                message="Midjourney described the image without any words.",
+            )
+            return RunOutcome()
+    else:
+        items, text = ([{"url": task.image_url}] if task.image_url else []), ""
+        if not items:
+            _finish(job, token, Status.FAILED, code="no_images")
+            return RunOutcome()
+    with transaction.atomic():
+        answer = ProviderAnswer.objects.create(job=job, items=items, text=text)
+        _guarded(job, token).update(
+            provider_actions=task.buttons, response_text=text, progress="100%"
+        )
+    return answer
+
+
+def _midjourney_cancel_at_provider(job) -> None:
+    """Tell Midjourney about a cancel made in Atelier, once, at the next due poll."""
+    if job.provider != Family.MIDJOURNEY:
+        return
+    claimed = GenerationJob.objects.filter(
+        id=job.id, status=Status.CANCELLED, provider_task_id=job.provider_task_id
+    ).exclude(error_code="cancelled_at_provider")
+    if claimed.update(error_code="cancelled_at_provider") != 1:
+        return
+    connection = connection_named(job.connection)
+    if connection is None:
+        return
+    try:
+        MidjourneyClient(connection).cancel(job.provider_task_id)
+    except ProviderError as exc:
+        logger.info("job %s midjourney cancel failed: %s", job.id, exc.code)
+
+
+def job_create_midjourney_action(*, user, job: GenerationJob, custom_id: str) -> GenerationJob:
+    """A follow-up on a finished Midjourney task: one of its buttons (U1, V2, reroll …)."""
+    if job.provider != Family.MIDJOURNEY or not job.provider_task_id:
+        raise ValidationError({"job": ["Only Midjourney images have buttons."]})
+    if job.status != Status.SUCCEEDED:
+        raise ValidationError({"job": ["The Midjourney task has not finished yet."]})
+    button = next((b for b in job.provider_actions if b.get("custom_id") == custom_id), None)
+    if button is None:
+        raise ValidationError({"custom_id": [message_for("mj_no_actions")]})
+    spec = get_model(job.model)
+    connection = connection_named(job.connection) or connection_for_model(spec)
+    if connection is None:
+        raise ValidationError(
+            {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
+        )
+    admission_check(user=user, prompt=job.prompt, spec=spec)
+    child = GenerationJob.objects.create(
+        owner=user,
+        kind=GenerationJob.Kind.ACTION,
+        provider=spec.family.value,
+        connection=connection.name,
+        model=spec.name,
+        prompt=job.prompt,
+        params={
+            "task_id": job.provider_task_id,
+            "custom_id": custom_id,
+            "label": button.get("label") or button.get("emoji") or "",
+        },
+        parent=job,
+    )
+    transaction.on_commit(partial(job_enqueue, job_id=child.id))
+    return child

@@ -1,4 +1,5 @@
 from jobs.providers.base import ImageProvider, ProviderResult
+from jobs.providers.chat_completions import ChatCompletionsProvider
 from jobs.providers.demo import DemoProvider
 from jobs.providers.errors import ProviderError
 from jobs.providers.openai_images import OpenAIImagesProvider
@@ -7,6 +8,7 @@ from jobs.registry import Family
 _PROVIDERS: dict[Family, ImageProvider] = {
     Family.DEMO: DemoProvider(),
     Family.OPENAI_IMAGES: OpenAIImagesProvider(),
+    Family.CHAT_COMPLETIONS: ChatCompletionsProvider(),
 }
 
 

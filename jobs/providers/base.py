@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,7 +17,36 @@ class ProviderResult:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class InputFile:
+    name: str
+    data: bytes = field(repr=False)
+    content_type: str
+
+    def as_upload(self) -> tuple[str, bytes, str]:
+        return (self.name, self.data, self.content_type)
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    """Images (and a mask) an edit, variation, blend or describe sends, already checked."""
+
+    images: list[InputFile]
+    mask: InputFile | None = None
+
+
+# Called with (partial index, image bytes, output format) as a streaming provider sends them.
+PartialCallback = Callable[[int, bytes, str], None]
+
+
 class ImageProvider(Protocol):
     def generate(
-        self, *, connection: Connection, spec: ModelSpec, prompt: str, params: dict, user_ref: str
+        self,
+        *,
+        connection: Connection,
+        spec: ModelSpec,
+        prompt: str,
+        params: dict,
+        user_ref: str,
+        on_partial: PartialCallback | None = None,
     ) -> ProviderResult: ...

@@ -66,7 +66,9 @@ def render(prompt: str, *, width: int, height: int, seed: int) -> bytes:
 
 
 class DemoProvider:
-    def generate(self, *, connection, spec, prompt, params, user_ref) -> ProviderResult:
+    def generate(
+        self, *, connection, spec, prompt, params, user_ref, on_partial=None
+    ) -> ProviderResult:
         width, height = (int(side) for side in params.get("size", spec.default_size).split("x"))
         seed = params.get("seed", 0)
         items = [

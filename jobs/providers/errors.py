@@ -108,6 +108,75 @@ CATALOG: dict[str, ErrorKind] = {
         "The job failed repeatedly and Atelier gave up. Try again later.",
         retryable=False,
     ),
+    "no_images_in_reply": ErrorKind(
+        "The model answered in words without any image. Try rephrasing the prompt as a "
+        "request for a picture.",
+        retryable=False,
+    ),
+    "endpoint_not_found": ErrorKind(
+        "The provider does not offer this kind of request (it answered 404). Ask an "
+        "administrator whether this connection supports it.",
+        retryable=False,
+    ),
+    "access_denied": ErrorKind(
+        "The provider refused access to this model or endpoint (403). Ask an administrator "
+        "to check the account's permissions.",
+        retryable=False,
+    ),
+    "input_unavailable": ErrorKind(
+        "The uploaded image for this job is no longer in storage, so nothing was sent. "
+        "Upload it again.",
+        retryable=False,
+    ),
+    # Midjourney (midjourney-proxy) submit result codes and task outcomes.
+    "mj_queue_full": ErrorKind(
+        "Midjourney's queue is full (code 23). Atelier waited and retried; try again later.",
+        retryable=True,
+    ),
+    "mj_banned_prompt": ErrorKind(
+        "Midjourney refused the prompt as banned (code 24). Rephrase the prompt.",
+        retryable=False,
+    ),
+    "mj_validation_error": ErrorKind(
+        "Midjourney rejected the request as invalid (code 4).",
+        retryable=False,
+    ),
+    "mj_not_found": ErrorKind(
+        "Midjourney no longer knows the task this action refers to (code 3).",
+        retryable=False,
+    ),
+    "mj_failure": ErrorKind(
+        "Midjourney could not accept the task (code 9, a failure on its side). Atelier "
+        "retried; try again later.",
+        retryable=True,
+    ),
+    "mj_submit_failed": ErrorKind(
+        "Midjourney did not accept the task.",
+        retryable=False,
+    ),
+    "mj_task_failed": ErrorKind(
+        "Midjourney could not finish the task.",
+        retryable=False,
+    ),
+    "mj_timeout": ErrorKind(
+        "Midjourney did not finish the task in time. It was cancelled at the provider.",
+        retryable=False,
+    ),
+    "mj_no_actions": ErrorKind(
+        "That button is not offered on this Midjourney image.",
+        retryable=False,
+    ),
+}
+
+
+# Codes whose provider text helps the person fix the request; the others never echo it
+# (a 401 body quotes part of the key).
+_SHOWS_DETAIL = {
+    "invalid_request",
+    "no_images_in_reply",
+    "mj_submit_failed",
+    "mj_task_failed",
+    "mj_validation_error",
 }
 
 
@@ -130,7 +199,7 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         self.retryable = kind.retryable if retryable is None else retryable
         self.message = kind.message
-        if code == "invalid_request" and detail:
+        if code in _SHOWS_DETAIL and detail:
             self.message = f"{kind.message} The provider said: {detail}"
         super().__init__(f"{code}: {detail or self.message}")
 

@@ -6,21 +6,29 @@ made once in ``jobs.services``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
+import logging
 import time
+import warnings
 
 import httpx
 import openai
 from django.conf import settings
 
 from jobs.connections import Connection
-from jobs.providers.base import ProviderResult
+from jobs.providers.base import JobInputs, PartialCallback, ProviderResult
 from jobs.providers.errors import CATALOG, ProviderError
 from jobs.registry import ModelSpec
+
+logger = logging.getLogger(__name__)
 
 _STATUS_CODES = {
     401: "invalid_api_key",
     402: "insufficient_user_quota",
+    403: "access_denied",
+    404: "endpoint_not_found",
     429: "rate_limit_exceeded",
 }
 
@@ -51,10 +59,21 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
             parsed = email.utils.parsedate_to_datetime(raw) if raw else None
             if parsed is not None:
                 return max(0.0, parsed.timestamp() - time.time())
-    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-images"):
-        raw = headers.get(name)
-        if raw:
-            return _duration_seconds(raw)
+    # x-ratelimit-reset-{requests,tokens,images}: wait for the longest exhausted one,
+    # or the longest one at all when none says it is exhausted.
+    resets = {}
+    for name, raw in headers.items():
+        if name.lower().startswith("x-ratelimit-reset-") and raw:
+            seconds = _duration_seconds(raw)
+            if seconds is not None:
+                resets[name.lower().removeprefix("x-ratelimit-reset-")] = seconds
+    exhausted = [
+        seconds
+        for bucket, seconds in resets.items()
+        if headers.get(f"x-ratelimit-remaining-{bucket}", "").strip() == "0"
+    ]
+    if exhausted or resets:
+        return max(exhausted or resets.values())
     return None
 
 
@@ -110,22 +129,127 @@ def call_safely(fn):
         raise error_from_status(exc) from exc
     except (openai.APIResponseValidationError, ValueError) as exc:
         raise ProviderError("bad_response", detail=str(exc)[:500]) from exc
+    except openai.APIError as exc:
+        raise _error_from_body(exc) from exc
+
+
+def _error_from_body(exc: openai.APIError) -> ProviderError:
+    """An error event inside a 200 stream: its code if we know it, else an unreadable answer."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    code = body.get("code") or body.get("type") or ""
+    return ProviderError(
+        code if code in CATALOG else "bad_response", detail=str(body.get("message") or exc)[:500]
+    )
+
+
+def _reported(response_or_event, usage: dict) -> dict:
+    for name in ("output_format", "quality", "size", "background"):
+        value = getattr(response_or_event, name, None)
+        if value:
+            usage.setdefault("reported", {})[name] = value
+    return usage
+
+
+def _result(response) -> ProviderResult:
+    if isinstance(response, str) or not hasattr(response, "data"):
+        raise ProviderError("bad_response", detail="The answer was not an images response.")
+    if not response.data:
+        raise ProviderError("no_images")
+    items = [
+        {"b64_json": d.b64_json, "url": d.url, "revised_prompt": d.revised_prompt or ""}
+        for d in response.data
+    ]
+    usage = response.usage.model_dump() if response.usage else {}
+    return ProviderResult(items=items, usage=_reported(response, usage))
+
+
+def _streamed_result(stream, on_partial: PartialCallback | None) -> ProviderResult:
+    """Relay partial images as they arrive; the completed events are the answer."""
+    items: list[dict] = []
+    usage: dict = {}
+    try:
+        for event in stream:
+            kind = getattr(event, "type", "")
+            if kind.endswith(".partial_image"):
+                if on_partial is None:
+                    continue
+                try:
+                    data = base64.b64decode(event.b64_json, validate=True)
+                except (binascii.Error, ValueError, TypeError):
+                    logger.info("skipping a partial image with corrupt base64")
+                    continue
+                on_partial(event.partial_image_index, data, event.output_format or "png")
+            elif kind.endswith(".completed"):
+                items.append({"b64_json": event.b64_json, "url": None, "revised_prompt": ""})
+                event_usage = event.usage.model_dump() if getattr(event, "usage", None) else {}
+                for key, value in event_usage.items():
+                    if isinstance(value, int):
+                        usage[key] = usage.get(key, 0) + value
+                    else:
+                        usage.setdefault(key, value)
+                _reported(event, usage)
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        # The request was accepted and is being rendered: never send it again.
+        raise ProviderError("timeout_unknown_outcome", detail=str(exc)) from exc
+    except openai.APIError as exc:
+        raise _error_from_body(exc) from exc
+    except ValueError as exc:
+        raise ProviderError("bad_response", detail=str(exc)[:500]) from exc
+    finally:
+        stream.close()
+    if not items:
+        raise ProviderError("bad_response", detail="The stream ended before the final image.")
+    return ProviderResult(items=items, usage=usage)
+
+
+def _answer(response, on_partial: PartialCallback | None) -> ProviderResult:
+    if isinstance(response, openai.Stream):
+        return _streamed_result(response, on_partial)
+    return _result(response)
 
 
 class OpenAIImagesProvider:
-    def generate(self, *, connection, spec: ModelSpec, prompt, params, user_ref) -> ProviderResult:
+    def generate(
+        self, *, connection, spec: ModelSpec, prompt, params, user_ref, on_partial=None
+    ) -> ProviderResult:
         kwargs = spec.generation_kwargs(prompt=prompt, params=params)
         kwargs["user"] = user_ref
         response = call_safely(lambda: _client(connection).images.generate(**kwargs))
-        if isinstance(response, str) or not getattr(response, "data", None):
-            raise ProviderError("no_images" if not isinstance(response, str) else "bad_response")
-        items = [
-            {"b64_json": d.b64_json, "url": d.url, "revised_prompt": d.revised_prompt or ""}
-            for d in response.data
-        ]
-        usage = response.usage.model_dump() if response.usage else {}
-        for name in ("output_format", "quality", "size", "background"):
-            value = getattr(response, name, None)
-            if value:
-                usage.setdefault("reported", {})[name] = value
-        return ProviderResult(items=items, usage=usage)
+        return _answer(response, on_partial)
+
+    def edit(
+        self,
+        *,
+        connection,
+        spec: ModelSpec,
+        prompt,
+        params,
+        user_ref,
+        inputs: JobInputs,
+        on_partial=None,
+    ) -> ProviderResult:
+        kwargs = spec.edit_kwargs(prompt=prompt, params=params)
+        uploads = [image.as_upload() for image in inputs.images]
+        # DALL·E 2 takes exactly one `image`; GPT image models take an `image[]` array.
+        kwargs["image"] = uploads if len(uploads) > 1 else uploads[0]
+        if inputs.mask is not None:
+            kwargs["mask"] = inputs.mask.as_upload()
+        kwargs["user"] = user_ref
+        response = call_safely(lambda: _client(connection).images.edit(**kwargs))
+        return _answer(response, on_partial)
+
+    def create_variation(
+        self, *, connection, spec: ModelSpec, params, user_ref, inputs: JobInputs
+    ) -> ProviderResult:
+        kwargs = spec.variation_kwargs(params=params)
+        kwargs["image"] = inputs.images[0].as_upload()
+        kwargs["user"] = user_ref
+        client = _client(connection)
+
+        def call():
+            # The SDK marks the endpoint deprecated; proxies still serve it for DALL·E 2.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return client.images.create_variation(**kwargs)
+
+        return _result(call_safely(call))
