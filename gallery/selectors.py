@@ -5,10 +5,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -16,6 +18,9 @@ from gallery.models import Collection, Favourite, Image, SearchTerm
 from teams.models import Membership
 
 PAGE_SIZE = 48
+# Sorting by relevance ranks the newest matches this many deep. Ranking every
+# match of a common word reads most of the table (see docs/benchmarks.md).
+RELEVANCE_WINDOW = 1000
 SORTS = ("newest", "oldest", "relevance")
 # Words the typo correction leaves alone: websearch operators and very short words.
 _WORD = re.compile(r"(?<![\w\-\"])[a-z]{4,}(?![\w\"])")
@@ -163,7 +168,9 @@ def _decode_cursor(cursor: str, sort: str):
         raise Http404("This page link is invalid.") from None
 
 
-def _search_postgresql(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image], dict]:
+def _search_postgresql(
+    images: QuerySet[Image], q: str, *, ranked: bool
+) -> tuple[QuerySet[Image], dict]:
     """Full-text search; words no image contains are swapped for their nearest known word."""
     query = SearchQuery(q, search_type="websearch", config="english")
     corrected: dict[str, str] = {}
@@ -174,7 +181,8 @@ def _search_postgresql(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image]
             if word in known:
                 continue
             nearest = (
-                SearchTerm.objects.filter(word__trigram_similar=word)
+                # pg_trgm's % operator, which the trigram index serves.
+                SearchTerm.objects.filter(TrigramSimilar(F("word"), word))
                 .annotate(similarity=TrigramSimilarity("word", word))
                 .order_by("-similarity", "word")
                 .values_list("word", flat=True)
@@ -185,13 +193,18 @@ def _search_postgresql(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image]
     if corrected:
         fixed = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), q.lower())
         query = query | SearchQuery(fixed, search_type="websearch", config="english")
-    images = images.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
+    images = images.filter(search_vector=query)
+    if ranked:
+        window = images.order_by("-created_at", "-id").values("id")[:RELEVANCE_WINDOW]
+        images = Image.objects.filter(id__in=window).annotate(
+            rank=SearchRank(F("search_vector"), query)
+        )
     return images, corrected
 
 
-def _search(images: QuerySet[Image], q: str) -> tuple[QuerySet[Image], dict]:
+def _search(images: QuerySet[Image], q: str, *, ranked: bool) -> tuple[QuerySet[Image], dict]:
     if connection.vendor == "postgresql":
-        return _search_postgresql(images, q)
+        return _search_postgresql(images, q, ranked=ranked)
     # The embedded SQLite default: substring matches, no ranking.
     condition = Q()
     for word in q.split():
@@ -262,7 +275,7 @@ def image_search(
     corrected: dict[str, str] = {}
     sort = query.sort if query.sort in SORTS else "newest"
     if query.q.strip():
-        images, corrected = _search(images, query.q.strip())
+        images, corrected = _search(images, query.q.strip(), ranked=sort == "relevance")
     if sort == "relevance" and "rank" not in images.query.annotations:
         sort = "newest"
 
@@ -273,16 +286,12 @@ def image_search(
     else:
         order = ("-created_at", "-id")
     if query.cursor:
-        first, last_id = _decode_cursor(query.cursor, sort)
-        if sort == "relevance":
-            images = images.filter(Q(rank__lt=first) | Q(rank=first, id__lt=last_id))
-        elif sort == "oldest":
-            images = images.filter(Q(created_at__gt=first) | Q(created_at=first, id__gt=last_id))
-        else:
-            images = images.filter(Q(created_at__lt=first) | Q(created_at=first, id__lt=last_id))
-    rows = list(
-        images.select_related("job", "owner").defer("search_vector").order_by(*order)[: limit + 1]
-    )
+        # A row comparison, (created_at, id) < (…, …), is one range on the index;
+        # the equivalent OR of two conditions is not.
+        position = Tuple(F(order[0].lstrip("-")), F("id"))
+        after = TupleGreaterThan if sort == "oldest" else TupleLessThan
+        images = images.filter(after(position, _decode_cursor(query.cursor, sort)))
+    rows = list(images.select_related("owner").defer("search_vector").order_by(*order)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
