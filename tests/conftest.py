@@ -18,7 +18,7 @@ from django.conf import settings
 from moto.server import ThreadedMotoServer
 
 from tests.factories import UserFactory
-from tests.fake_provider import FakeImageProvider
+from tests.fake_provider import API_KEY, FakeImageProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,3 +163,28 @@ def bob(db):
 @pytest.fixture
 def charlie(db):
     return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def fake_connections(db, fake_provider):
+    """Chat-completion and Midjourney connections to the fake provider, added as an admin
+    would (database rows), so a worker process sees them as well."""
+    from jobs.connections import api_key_encrypt
+    from jobs.models import ProviderConnection
+
+    key = api_key_encrypt(API_KEY)
+    ProviderConnection.objects.create(
+        name="fake-chat",
+        family="chat_completions",
+        base_url=fake_provider.base_url,
+        api_key_encrypted=key,
+        model_names=["stable-diffusion-api", "gpt-4-all"],
+    )
+    ProviderConnection.objects.create(
+        name="fake-mj",
+        family="midjourney",
+        base_url=fake_provider.root_url,
+        api_key_encrypted=key,
+        model_names=["midjourney"],
+    )
+    return fake_provider

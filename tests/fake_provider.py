@@ -10,7 +10,10 @@ separate worker process can still choose it. Every request is logged in
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import io
+import itertools
 import json
 import re
 import secrets
@@ -119,6 +122,18 @@ SEED_ERRORS = {
     ),
 }
 SUPPORTED_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1.5", "gpt-image-1-mini", "gpt-image-2"}
+CHAT_IMAGE_MODELS = {"stable-diffusion-api", "gpt-4-all"}
+MJ_FINISHED = {"SUCCESS", "FAILURE", "CANCEL"}
+# midjourney-proxy's submit answers for the codes Atelier must handle.
+MJ_SUBMIT_CODES = {
+    3: "关联任务不存在或已失效",
+    4: "参数错误",
+    9: "系统异常",
+    21: "任务已存在",
+    22: "排队中，前面还有1个任务",
+    23: "队列已满，请稍后尝试",
+    24: "可能包含敏感词",
+}
 SCENARIO_RE = re.compile(r"fake:([a-z0-9_]+)(?::(\S+))?")
 
 
@@ -140,9 +155,50 @@ class Call:
     at: float = field(default_factory=time.time)
     status: int | None = None  # the HTTP status the fake answered with
 
+    files: dict = field(default_factory=dict)  # multipart or base64 images, as image_info()
+
     @property
     def prompt(self) -> str:
-        return (self.body or {}).get("prompt") or ""
+        body = self.body or {}
+        if body.get("prompt"):
+            return str(body["prompt"])
+        messages = body.get("messages")
+        if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+            content = messages[-1].get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+        return ""
+
+
+def image_info(data: bytes) -> dict:
+    """What a test wants to know about an uploaded image, mask included."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            alpha = image.getchannel("A") if "A" in image.getbands() else None
+            return {
+                "format": image.format,
+                "size": image.size,
+                "mode": image.mode,
+                "bytes": len(data),
+                "transparent_pixels": sum(1 for v in alpha.getdata() if v == 0) if alpha else 0,
+            }
+    except Exception:
+        return {"format": None, "size": None, "mode": None, "bytes": len(data)}
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[dict, dict[str, list[bytes]]]:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict = {}
+    files: dict[str, list[bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files.setdefault(name.removesuffix("[]"), []).append(payload)
+        else:
+            fields[name] = payload.decode()
+    return fields, files
 
 
 class FakeImageProvider:
@@ -152,6 +208,8 @@ class FakeImageProvider:
         self.files: dict[str, tuple[bytes, float]] = {}
         self.file_delays: dict[str, float] = {}  # seconds a download of that file stalls
         self._seen: dict[str, int] = {}
+        self.mj_tasks: dict[str, dict] = {}
+        self._mj_ids = itertools.count(1_700_000_000_000)
         self._lock = threading.Lock()
         provider = self
 
@@ -189,6 +247,16 @@ class FakeImageProvider:
         with self._lock:
             self.calls.clear()
             self._seen.clear()
+            self.mj_tasks.clear()
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def file_url(self, data: bytes, *, ttl: float | None = None) -> str:
+        token = secrets.token_urlsafe(12).replace("-", "a").replace("_", "b")
+        self.files[token] = (data, time.time() + (self.url_ttl if ttl is None else ttl))
+        return f"http://127.0.0.1:{self.port}/files/{token}.png"
 
     def calls_for(self, marker: str) -> list[Call]:
         with self._lock:
@@ -218,6 +286,9 @@ class FakeImageProvider:
         self._json(handler, status, {"error": error}, headers)
 
     def _handle_get(self, handler) -> None:
+        if handler.path.startswith("/mj/"):
+            self._mj(handler, "GET", None)
+            return
         match = re.fullmatch(r"/files/([A-Za-z0-9_-]+)\.png", handler.path.split("?")[0])
         entry = self.files.get(match[1]) if match else None
         if entry is None or time.time() > entry[1]:
@@ -231,14 +302,31 @@ class FakeImageProvider:
     def _handle_post(self, handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        content_type = handler.headers.get("Content-Type") or ""
+        uploads: dict[str, list[bytes]] = {}
+        if content_type.startswith("multipart/form-data"):
+            body, uploads = parse_multipart(content_type, raw)
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
         call = Call("POST", handler.path, body, handler.headers.get("Authorization"))
+        call.files = {name: [image_info(d) for d in datas] for name, datas in uploads.items()}
         handler.call = call
         with self._lock:
             self.calls.append(call)
+        if handler.path.startswith("/mj/"):
+            self._mj(handler, "POST", body)
+            return
+        if handler.path == "/v1/chat/completions":
+            if self._authorized(handler):
+                self._chat(handler, body)
+            return
+        if handler.path in ("/v1/images/edits", "/v1/images/variations"):
+            if self._authorized(handler):
+                self._edit_or_variation(handler, body, uploads)
+            return
         if handler.path == "/v1/moderations":  # pre-moderation: fake:flagged, fake:moderation_down
             text = json.dumps((body or {}).get("input"))
             if "fake:moderation_down" in text:
@@ -281,8 +369,8 @@ class FakeImageProvider:
             return
         self._respond(handler, body, model)
 
-    def _respond(self, handler, body: dict, model: str) -> None:
-        prompt = body["prompt"]
+    def _respond(self, handler, body: dict, model: str, *, events: str = "image_generation"):
+        prompt = body.get("prompt") or ""
         match = SCENARIO_RE.search(prompt)
         scenario, arg = (match[1], match[2]) if match else ("b64", None)
         with self._lock:
@@ -349,6 +437,9 @@ class FakeImageProvider:
                 {"b64_json": base64.b64encode(image).decode(), "revised_prompt": revised}
                 for image in images
             ]
+        if str(body.get("stream")).lower() == "true":
+            self._stream(handler, body, images, events=events, cut=scenario == "stream_cut")
+            return
         payload = {"created": int(time.time()), "data": data}
         if model.startswith("gpt-image"):
             payload["usage"] = {
@@ -359,4 +450,393 @@ class FakeImageProvider:
             }
             payload["output_format"] = "png"
             payload["size"] = f"{width}x{height}"
+        self._json(handler, 200, payload)
+
+    # -- shared checks -------------------------------------------------------------
+    def _authorized(self, handler) -> bool:
+        auth = handler.headers.get("Authorization") or ""
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            self._error(handler, "missing_key")
+            return False
+        if auth[7:] != API_KEY:
+            self._error(handler, "invalid_api_key")
+            return False
+        return True
+
+    def _bad_request(self, handler, message: str, code: str = "invalid_image") -> None:
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+        self._json(handler, 400, {"error": error})
+
+    # -- streaming: server-sent events like the Images API's ImageGenStreamEvent -----------
+    def _stream(self, handler, body: dict, images: list[bytes], *, events: str, cut: bool):
+        handler.call.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        size = images[0] and Image.open(io.BytesIO(images[0])).size
+        common = {
+            "background": body.get("background") or "opaque",
+            "output_format": body.get("output_format") or "png",
+            "quality": body.get("quality") or "medium",
+            "size": f"{size[0]}x{size[1]}",
+        }
+
+        def send(event: dict) -> None:
+            handler.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+            handler.wfile.flush()
+
+        try:
+            for index in range(int(body.get("partial_images") or 0)):
+                partial = png_bytes(*size, seed=100 + index)
+                send(
+                    {
+                        "type": f"{events}.partial_image",
+                        "b64_json": base64.b64encode(partial).decode(),
+                        "partial_image_index": index,
+                        "created_at": int(time.time()),
+                        **common,
+                    }
+                )
+            if cut:
+                return  # the connection drops before the final image
+            for image in images:
+                send(
+                    {
+                        "type": f"{events}.completed",
+                        "b64_json": base64.b64encode(image).decode(),
+                        "created_at": int(time.time()),
+                        "usage": {
+                            "input_tokens": 50,
+                            "output_tokens": 4160,
+                            "total_tokens": 4210,
+                            "input_tokens_details": {"image_tokens": 0, "text_tokens": 50},
+                        },
+                        **common,
+                    }
+                )
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    # -- /v1/images/edits and /v1/images/variations (multipart) ---------------------------
+    def _edit_or_variation(self, handler, body: dict, uploads: dict) -> None:
+        edit = handler.path.endswith("/edits")
+        model = body.get("model") or "dall-e-2"
+        if model not in SUPPORTED_MODELS or model == "dall-e-3":
+            self._error(handler, "invalid_model")
+            return
+        if edit and not body.get("prompt"):
+            self._error(handler, "invalid_messages")
+            return
+        if not edit and model != "dall-e-2":
+            self._bad_request(handler, "Variations are only supported for dall-e-2.", "invalid")
+            return
+        images = [image_info(d) for d in uploads.get("image", [])]
+        if not images:
+            self._bad_request(handler, "Missing image.", "missing_image")
+            return
+        first = images[0]
+        if model == "dall-e-2":
+            if len(images) != 1 or first["format"] != "PNG" or first["bytes"] >= 4 * 1024 * 1024:
+                self._bad_request(handler, "Uploaded image must be a PNG and less than 4 MB.")
+                return
+            if first["size"][0] != first["size"][1]:
+                self._bad_request(handler, "Uploaded image must be square.")
+                return
+            if edit and "mask" not in uploads and not first["transparent_pixels"]:
+                self._bad_request(
+                    handler,
+                    f"Invalid input image - format must be in ['RGBA', 'LA', 'L'], "
+                    f"got {first['mode']}.",
+                )
+                return
+        elif any(i["format"] not in ("PNG", "JPEG", "WEBP") for i in images) or len(images) > 16:
+            self._bad_request(handler, "Invalid image file or mode for image.")
+            return
+        if "mask" in uploads:
+            mask = image_info(uploads["mask"][0])
+            if mask["size"] != first["size"]:
+                self._bad_request(
+                    handler, "Invalid mask image: mask and image must have the same dimensions."
+                )
+                return
+        if body.get("response_format") and not model.startswith("dall-e"):
+            self._bad_request(handler, "Unknown parameter: 'response_format'.", "unknown_parameter")
+            return
+        self._respond(handler, body, model, events="image_edit")
+
+    # -- /v1/chat/completions: seed 002's image models, every reply shape ---------------
+    def _chat(self, handler, body) -> None:
+        messages = (body or {}).get("messages")
+        prompt = handler.call.prompt
+        if not isinstance(messages, list) or not prompt:
+            self._error(handler, "invalid_messages")
+            return
+        model = body.get("model")
+        if model not in CHAT_IMAGE_MODELS:
+            self._error(handler, "invalid_model")
+            return
+        match = SCENARIO_RE.search(prompt)
+        scenario, arg = (match[1], match[2]) if match else ("markdown_url", None)
+        if scenario in SEED_ERRORS:
+            headers = {"Retry-After": arg or "1"} if scenario == "rate_limit_exceeded" else {}
+            self._error(handler, scenario, headers)
+            return
+        if scenario == "truncated":
+            self._send(handler, 200, b'{"id": "chatcmpl-1", "choices": [{"mess', "application/json")
+            return
+        if scenario == "html":
+            self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            return
+        image, second = png_bytes(512, 512, seed=1), png_bytes(768, 512, seed=2)
+        data_url = "data:image/png;base64," + base64.b64encode(image).decode()
+        message: dict = {"role": "assistant"}
+        if scenario == "markdown_url":
+            url = self.file_url(image)
+            # gpt-4-all style: the picture, then a download link to the same file.
+            message["content"] = f"Here is your picture.\n\n![image]({url})\n\n[Download]({url})"
+        elif scenario == "markdown_two":
+            message["content"] = (
+                f"Two takes:\n![first]({self.file_url(image)})\n![second]({self.file_url(second)})"
+            )
+        elif scenario == "markdown_data":
+            message["content"] = f"![generated]({data_url})"
+        elif scenario == "images_field":
+            message["content"] = "Done."
+            message["images"] = [{"type": "image_url", "image_url": {"url": data_url}}]
+        elif scenario == "content_parts":
+            message["content"] = [
+                {"type": "text", "text": "Here you go."},
+                {"type": "image_url", "image_url": {"url": self.file_url(second)}},
+            ]
+        elif scenario == "not_an_image":
+            url = self.file_url(b"<html><body>Login required</body></html>")
+            message["content"] = f"![image]({url})"
+        elif scenario == "expired_link":
+            message["content"] = f"![image]({self.file_url(image, ttl=-1)})"
+        elif scenario == "bad_data_url":
+            message["content"] = "![x](data:image/png;base64,!!!notbase64!!!)"
+        else:  # text_only
+            message["content"] = "I am sorry, I cannot draw that."
+        payload = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21},
+        }
+        self._json(handler, 200, payload)
+
+    # -- /mj/*: a midjourney-proxy task API --------------------------------------------
+    def _mj_task_json(self, task: dict) -> dict:
+        return {k: v for k, v in task.items() if not k.startswith("_")}
+
+    def _mj_new_task(self, *, action: str, prompt: str, scenario: str, **extra) -> dict:
+        task_id = str(next(self._mj_ids))
+        task = {
+            "id": task_id,
+            "action": action,
+            "prompt": prompt,
+            "promptEn": prompt,
+            "description": f"/{action.lower()} {prompt}".strip(),
+            "status": "SUBMITTED",
+            "progress": "0%",
+            "imageUrl": None,
+            "failReason": None,
+            "buttons": [],
+            "properties": {},
+            "_scenario": scenario,
+            "_fetches": 0,
+            **extra,
+        }
+        self.mj_tasks[task_id] = task
+        return task
+
+    def _mj_advance(self, task: dict) -> None:
+        if task["status"] in MJ_FINISHED:
+            return
+        task["_fetches"] += 1
+        scenario = task["_scenario"]
+        if scenario == "mj_slow" or task["_fetches"] == 1:
+            task["status"], task["progress"] = "IN_PROGRESS", "40%"
+            return
+        if scenario == "mj_fail":
+            task["status"] = "FAILURE"
+            task["failReason"] = "Invalid parameter: Unrecognized parameter(s): `--fast2`"
+            return
+        task["status"], task["progress"] = "SUCCESS", "100%"
+        job_hash = f"h{task['id'][-6:]}"
+        if task["action"] == "DESCRIBE":
+            task["imageUrl"] = task["_source_url"]
+            task["properties"]["finalPrompt"] = (
+                "1️⃣ a lighthouse on a cliff at dusk, oil painting --ar 1:1\n\n"
+                "2️⃣ a white tower by the sea, watercolor --ar 1:1"
+            )
+        elif task["action"] == "UPSCALE":
+            task["imageUrl"] = self.file_url(png_bytes(512, 512, seed=7))
+            task["buttons"] = [
+                {
+                    "customId": f"MJ::JOB::upsample_v6_2x_subtle::1::{job_hash}::SOLO",
+                    "emoji": "",
+                    "label": "Upscale (Subtle)",
+                    "type": 2,
+                    "style": 2,
+                },
+            ]
+        else:
+            task["imageUrl"] = self.file_url(png_bytes(1024, 1024, seed=3))
+            task["buttons"] = (
+                [
+                    {
+                        "customId": f"MJ::JOB::upsample::{i}::{job_hash}",
+                        "emoji": "",
+                        "label": f"U{i}",
+                        "type": 2,
+                        "style": 2,
+                    }
+                    for i in range(1, 5)
+                ]
+                + [
+                    {
+                        "customId": f"MJ::JOB::reroll::0::{job_hash}::SOLO",
+                        "emoji": "🔄",
+                        "label": "",
+                        "type": 2,
+                        "style": 2,
+                    }
+                ]
+                + [
+                    {
+                        "customId": f"MJ::JOB::variation::{i}::{job_hash}",
+                        "emoji": "",
+                        "label": f"V{i}",
+                        "type": 2,
+                        "style": 2,
+                    }
+                    for i in range(1, 5)
+                ]
+            )
+
+    def _mj(self, handler, method: str, body) -> None:
+        path = handler.path.split("?")[0]
+        secret = handler.headers.get("mj-api-secret") or ""
+        auth = handler.headers.get("Authorization") or ""
+        if method == "GET":
+            task_id = path.split("/")[3] if path.count("/") >= 4 else ""
+            prompt = (self.mj_tasks.get(task_id) or {}).get("prompt") or ""
+            handler.call = Call("GET", handler.path, {"prompt": prompt}, auth)
+            with self._lock:
+                self.calls.append(handler.call)
+        if API_KEY not in (secret, auth.removeprefix("Bearer ")):
+            self._json(handler, 401, {"error": "Unauthorized"})
+            return
+        body = body if isinstance(body, dict) else {}
+        prompt = str(body.get("prompt") or "")
+        match = SCENARIO_RE.search(prompt)
+        scenario, arg = (match[1], match[2]) if match else ("mj_ok", None)
+
+        fetch = re.fullmatch(r"/mj/task/([0-9]+)/fetch", path)
+        cancel = re.fullmatch(r"/mj/task/([0-9]+)/cancel", path)
+        if fetch or cancel:
+            task = self.mj_tasks.get((fetch or cancel)[1])
+            if task is None:
+                self._json(handler, 404, {"error": "task not found"})
+                return
+            if fetch:
+                self._mj_advance(task)
+            else:
+                task["status"], task["failReason"] = "CANCEL", "Cancelled by the user"
+            self._json(handler, 200, self._mj_task_json(task))
+            return
+        if path == "/mj/task/list-by-condition":
+            ids = body.get("ids") or []
+            tasks = [self.mj_tasks[i] for i in ids if i in self.mj_tasks]
+            for task in tasks:
+                self._mj_advance(task)
+            self._json(handler, 200, [self._mj_task_json(t) for t in tasks])
+            return
+        if not path.startswith("/mj/submit/"):
+            self._json(handler, 404, {"error": "Not found"})
+            return
+
+        if scenario == "mj_html":
+            self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            return
+        if scenario == "mj_garbage":
+            self._send(handler, 200, b"OK, queued", "text/plain")
+            return
+        if scenario == "mj_code" and int(arg or 0) not in (1, 21, 22):
+            code = int(arg or 9)
+            payload = {
+                "code": code,
+                "description": MJ_SUBMIT_CODES.get(code, "失败"),
+                "result": None,
+                "properties": {},
+            }
+            self._json(handler, 200, payload)
+            return
+
+        kind = path.removeprefix("/mj/submit/")
+        images = [
+            base64.b64decode(u.split(",", 1)[1])
+            for u in (body.get("base64Array") or ([body["base64"]] if body.get("base64") else []))
+        ]
+        handler.call.files = {"base64Array": [image_info(d) for d in images]}
+        if kind == "imagine":
+            if not prompt:
+                self._json(
+                    handler, 200, {"code": 4, "description": "prompt不能为空", "result": None}
+                )
+                return
+            task = self._mj_new_task(action="IMAGINE", prompt=prompt, scenario=scenario)
+        elif kind == "blend":
+            if not 2 <= len(images) <= 5:
+                self._json(
+                    handler, 200, {"code": 4, "description": "base64List参数错误", "result": None}
+                )
+                return
+            task = self._mj_new_task(action="BLEND", prompt="", scenario=scenario)
+        elif kind == "describe":
+            if len(images) != 1:
+                self._json(
+                    handler, 200, {"code": 4, "description": "base64参数错误", "result": None}
+                )
+                return
+            task = self._mj_new_task(
+                action="DESCRIBE",
+                prompt="",
+                scenario=scenario,
+                _source_url=self.file_url(images[0]),
+            )
+        elif kind == "action":
+            parent = self.mj_tasks.get(str(body.get("taskId")))
+            if parent is None:
+                self._json(
+                    handler, 200, {"code": 3, "description": MJ_SUBMIT_CODES[3], "result": None}
+                )
+                return
+            custom_ids = {b["customId"] for b in parent["buttons"]}
+            if body.get("customId") not in custom_ids:
+                self._json(
+                    handler, 200, {"code": 4, "description": "customId参数错误", "result": None}
+                )
+                return
+            action = body["customId"].split("::")[2]
+            task = self._mj_new_task(
+                action={"upsample": "UPSCALE", "variation": "VARIATION"}.get(action, "REROLL"),
+                prompt=parent["prompt"],
+                scenario=parent["_scenario"],
+            )
+        else:
+            self._json(handler, 404, {"error": "Not found"})
+            return
+        code = int(arg) if scenario == "mj_code" and arg else 1
+        payload = {
+            "code": code,
+            "description": MJ_SUBMIT_CODES.get(code, "提交成功"),
+            "result": task["id"],
+            "properties": {},
+        }
         self._json(handler, 200, payload)
