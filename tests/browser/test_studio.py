@@ -14,7 +14,7 @@ from gallery.models import Image
 from gallery.services import image_store
 from jobs.models import GenerationJob
 from jobs.registry import get_model
-from tests.browser.conftest import JOB_TIMEOUT_MS, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, PHONE, screenshot
 from tests.factories import UserFactory
 from tests.fake_provider import png_bytes
 
@@ -248,6 +248,10 @@ def test_it_paints_a_mask_and_submits_an_edit(studio, fake_provider, s3):
     stroke(page, canvas, (0.3, 0.5), (0.4, 0.5))
     assert alpha_at(page, 358, 512) == 0 and alpha_at(page, 614, 512) > 0
     screenshot(page, "mask-editor-desktop")
+    page.set_viewport_size(PHONE)
+    expect(editor.get_by_role("button", name="Submit edit")).to_be_attached()
+    screenshot(page, "mask-editor-phone")
+    page.set_viewport_size(DESKTOP)
 
     editor.get_by_label("New prompt").fill("the harbour at night, lit by lanterns")
     editor.get_by_role("button", name="Submit edit").click()

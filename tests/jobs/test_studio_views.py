@@ -3,11 +3,18 @@
 alice owns the work; charlie is a stranger who must learn nothing from its ids.
 """
 
+import io
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image as PILImage
 
 from gallery.models import Image
+from gallery.services import image_store
 from jobs.models import GenerationJob
+from jobs.selectors import variation_model
+from tests.fake_provider import png_bytes
 
 Status = GenerationJob.Status
 
@@ -238,3 +245,64 @@ def test_it_opens_the_mask_editor_at_the_images_size(client, alice, alices_image
     assert 'id="mask-canvas" width="1024" height="1024"' in body
     models = [value for value, _ in response.context["form"].fields["model"].choices]
     assert "dall-e-2" in models and "gpt-image-1.5" in models and "dall-e-3" not in models
+
+
+@pytest.fixture
+def stored_image(alice, s3):
+    """One of alice's images, really in storage: edits and variations read its bytes."""
+    job = make_job(alice, status=Status.SUCCEEDED, model="gpt-image-1.5", params={"n": 1})
+    return image_store(job=job, index=0, data=png_bytes(256, 256))
+
+
+def mask_png(width: int, height: int, hole: tuple[int, int, int, int]) -> bytes:
+    mask = PILImage.new("RGBA", (width, height), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), hole)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_it_submits_a_masked_edit_of_an_image(
+    client, alice, stored_image, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    mask = SimpleUploadedFile("mask.png", mask_png(256, 256, (64, 64, 192, 192)), "image/png")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("jobs:image_edit", args=[stored_image.id]),
+            {"model": "gpt-image-1.5", "prompt": "add a red door", "mask": mask},
+            HTTP_HX_REQUEST="true",
+        )
+    assert response.status_code == 201, response.content.decode()
+    edit = GenerationJob.objects.get(kind=GenerationJob.Kind.EDIT)
+    assert (edit.source_image, edit.prompt, edit.owner) == (stored_image, "add a red door", alice)
+    assert edit.mask_key
+    assert len(callbacks) == 1
+
+
+def test_it_shows_the_services_mask_error_in_the_edit_form(client, alice, stored_image):
+    client.force_login(alice)
+    mask = SimpleUploadedFile("mask.png", mask_png(128, 128, (0, 0, 64, 64)), "image/png")
+    response = client.post(
+        reverse("jobs:image_edit", args=[stored_image.id]),
+        {"model": "gpt-image-1.5", "prompt": "add a red door", "mask": mask},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#edit-form"
+    [message] = response.context["form"].errors["mask"]
+    assert "128x128" in message and "256x256" in message
+    assert message in response.content.decode()
+    assert not GenerationJob.objects.filter(kind=GenerationJob.Kind.EDIT).exists()
+
+
+def test_it_makes_variations_of_an_image_with_one_click(client, alice, stored_image):
+    client.force_login(alice)
+    response = client.post(
+        reverse("jobs:image_variations", args=[stored_image.id]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 201, response.content.decode()
+    variation = GenerationJob.objects.get(kind=GenerationJob.Kind.VARIATION)
+    assert variation.model == variation_model().name
+    assert variation.source_image == stored_image
+    assert f'id="job-{variation.id}"' in response.content.decode()
