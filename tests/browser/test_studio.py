@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
@@ -158,7 +159,7 @@ def test_it_shows_the_servers_validation_message_beside_the_field(studio):
     assert not GenerationJob.objects.exists()
 
 
-def test_it_remixes_an_image_into_the_studio(studio):
+def test_it_remixes_an_image_into_the_studio(studio, live_server):
     page = studio
     submit(
         page,
@@ -176,6 +177,12 @@ def test_it_remixes_an_image_into_the_studio(studio):
     expect(page.locator("#id_size")).to_have_value("1792x1024")
     expect(page.locator("#id_quality")).to_have_value("hd")
     expect(page.locator("#id_style")).to_have_value("natural")
+
+    page.locator("#id_prompt").fill("")
+    page.goto(live_server.url + reverse("gallery:detail", args=[image.id]))
+    page.get_by_role("link", name="Remix").click()
+    expect(page).to_have_url(re.compile(rf"\?remix={image.id}$"))
+    expect(page.locator("#id_prompt")).to_have_value("a glass lighthouse at dusk")
 
 
 def test_it_finds_an_earlier_prompt_in_the_history(studio, alice):
