@@ -9,8 +9,9 @@ from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -197,7 +198,8 @@ def _search_postgresql(
     if ranked:
         window = images.order_by("-created_at", "-id").values("id")[:RELEVANCE_WINDOW]
         images = Image.objects.filter(id__in=window).annotate(
-            rank=SearchRank(F("search_vector"), query)
+            # ts_rank is a float4; as a float8 its value survives the cursor's round trip.
+            rank=Cast(SearchRank(F("search_vector"), query), FloatField())
         )
     return images, corrected
 
