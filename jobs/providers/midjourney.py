@@ -90,6 +90,8 @@ class MidjourneyClient:
 
     def _headers(self) -> dict:
         # midjourney-proxy reads mj-api-secret; hosted proxies take a bearer token.
+        if not self._api_key:
+            return {}
         return {"Authorization": f"Bearer {self._api_key}", "mj-api-secret": self._api_key}
 
     def _request(self, method: str, path: str, *, json=None, sending: bool = False):
@@ -102,13 +104,17 @@ class MidjourneyClient:
                 headers=self._headers(),
                 timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             )
-        except httpx.ConnectError as exc:
+        except (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.PoolTimeout,
+            httpx.LocalProtocolError,
+            httpx.UnsupportedProtocol,
+        ) as exc:
+            # Nothing reached Midjourney: safe to try again.
             raise ProviderError("connection_error", detail=str(exc)) from exc
-        except httpx.TimeoutException as exc:
-            # A submit that timed out may have created (and billed) a task.
-            code = "timeout_unknown_outcome" if sending else "connection_error"
-            raise ProviderError(code, detail=str(exc)) from exc
         except httpx.HTTPError as exc:
+            # Sent, but no (readable) answer: a submit may have created and billed a task.
             code = "timeout_unknown_outcome" if sending else "connection_error"
             raise ProviderError(code, detail=str(exc)) from exc
         if response.status_code >= 400:
