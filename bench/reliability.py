@@ -100,6 +100,10 @@ class Lab:
                 "ATELIER_JOB_LEASE_SECONDS": "6",
                 "ATELIER_QUEUED_STALE_SECONDS": "10",
                 "ATELIER_DATA_DIR": str(self.tmp),
+                # The drills measure the pipeline, not the abuse controls in front of it.
+                "ATELIER_RATE_LIMIT_JOBS_PER_MINUTE": "1000000",
+                "ATELIER_DEFAULT_DAILY_IMAGES": "1000000",
+                "ATELIER_DEFAULT_MONTHLY_SPEND_USD": "1000000",
             }
         )
 
