@@ -1,0 +1,1 @@
+from tests.gallery.conftest import team  # noqa: F401
