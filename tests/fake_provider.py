@@ -290,6 +290,10 @@ class FakeImageProvider:
             self._mj(handler, "GET", None)
             return
         match = re.fullmatch(r"/files/([A-Za-z0-9_-]+)\.png", handler.path.split("?")[0])
+        if match and match[1].startswith("missing"):
+            body = b"<Error><Code>NoSuchKey</Code><Message>Not Found</Message></Error>"
+            self._send(handler, 404, body, "application/xml")
+            return
         entry = self.files.get(match[1]) if match else None
         if entry is None or time.time() > entry[1]:
             # What an expired signed storage link answers.
@@ -401,6 +405,23 @@ class FakeImageProvider:
             self._send(
                 handler, 200, b'{"created": 1589478378, "data": [{"b64_js', "application/json"
             )
+            return
+        if scenario == "rate_limit_headers":  # only x-ratelimit-*, no Retry-After
+            self._error(
+                handler,
+                "rate_limit_exceeded",
+                {
+                    "x-ratelimit-limit-requests": "50",
+                    "x-ratelimit-remaining-requests": "0",
+                    "x-ratelimit-reset-requests": arg or "20s",
+                    "x-ratelimit-remaining-tokens": "9000",
+                    "x-ratelimit-reset-tokens": "1s",
+                },
+            )
+            return
+        if scenario == "url_missing":
+            url = f"http://127.0.0.1:{self.port}/files/missing{secrets.token_hex(4)}.png"
+            self._json(handler, 200, {"created": int(time.time()), "data": [{"url": url}]})
             return
         if scenario == "html":
             self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
@@ -761,6 +782,8 @@ class FakeImageProvider:
             self._json(handler, 404, {"error": "Not found"})
             return
 
+        if scenario == "mj_stall":
+            time.sleep(float(arg or 2))
         if scenario == "mj_html":
             self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             return
