@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -119,3 +120,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ("actor__username", "target_repr", "reason", "target_id")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
+
+
+@admin.register(LogEntry)
+class AdminLogAdmin(ReadOnlyAdmin):
+    """Django's own record of every admin add, change and delete, on any model."""
+
+    list_display = ("action_time", "user", "content_type", "object_repr", "action_flag")
+    list_filter = ("action_flag", "content_type")
+    search_fields = ("object_repr", "change_message", "user__username")
+    list_select_related = ("user", "content_type")
+    date_hierarchy = "action_time"

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from gallery.models import Image
 from jobs.models import GenerationJob
-from moderation.models import BlockedTerm, ImageReport, Quota, Suspension, TeamQuota
+from moderation.models import AuditEntry, BlockedTerm, ImageReport, Quota, Suspension, TeamQuota
 from teams.models import Membership
 
 Status = GenerationJob.Status
@@ -282,6 +282,7 @@ def dashboard_stats(*, now: dt.datetime | None = None, days: int = 14) -> dict:
         "top_teams": team_spend(now=now)[:10],
         "open_reports": ImageReport.objects.filter(status=ImageReport.Status.OPEN).count(),
         "active_suspensions": Suspension.objects.filter(lifted_at__isnull=True).count(),
+        "recent_actions": list(AuditEntry.objects.select_related("actor")[:15]),
     }
 
 

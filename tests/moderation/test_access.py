@@ -21,6 +21,8 @@ ADMIN_PAGES = [
     "admin:moderation_suspension_changelist",
     "admin:moderation_moderationevent_changelist",
     "admin:moderation_auditentry_changelist",
+    "admin:moderation_teamquota_changelist",
+    "admin:admin_logentry_changelist",
 ]
 
 
