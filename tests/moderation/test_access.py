@@ -127,3 +127,40 @@ def test_report_form_is_404_for_images_charlie_cannot_see(client, charlie, alice
     assert client.get(url).status_code == 404
     assert client.post(url, {"reason": "spam"}).status_code == 404
     assert ImageReport.objects.count() == 0
+
+
+def test_staff_set_a_quota_in_the_admin_and_it_is_audited(client, staff, alice):
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:moderation_quota_add"),
+        {"user": alice.id, "daily_images": "5", "monthly_spend_usd": "", "jobs_per_minute": ""},
+    )
+    assert response.status_code == 302
+    assert alice.quota.daily_images == 5
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.detail) == (
+        staff,
+        "quota.add",
+        {"fields": ["user", "daily_images"]},
+    )
+
+
+def test_staff_lift_a_suspension_and_hide_images_from_the_member_page(
+    client, staff, alice, alices_image
+):
+    client.force_login(staff)
+    client.post(reverse("moderation:member_suspend", args=[alice.id]), {"reason": "spam"})
+    assert Suspension.objects.get(user=alice).lifted_at is None
+    client.post(reverse("moderation:member_unsuspend", args=[alice.id]), {"reason": "appeal"})
+    assert Suspension.objects.get(user=alice).lifted_at is not None
+    client.post(reverse("moderation:member_hide_images", args=[alice.id]), {"reason": "cleanup"})
+    alices_image.refresh_from_db()
+    assert (alices_image.is_hidden, alices_image.hidden_reason) == (True, "cleanup")
+    actions = list(AuditEntry.objects.order_by("id").values_list("action", "reason"))
+    assert actions == [
+        ("user.suspend", "spam"),
+        ("user.unsuspend", "appeal"),
+        ("user.hide_images", "cleanup"),
+    ]
+    dashboard = client.get(reverse("moderation:dashboard")).content.decode()
+    assert "user.hide_images" in dashboard and "cleanup" in dashboard
