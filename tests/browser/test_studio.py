@@ -2,22 +2,20 @@
 
 import io
 import re
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
 from gallery.models import Image
-from gallery.services import image_store
 from jobs.models import GenerationJob
 from jobs.registry import get_model
 from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, PHONE, screenshot
 from tests.factories import UserFactory
-from tests.fake_provider import png_bytes
+from tests.fake_provider import FakeImageProvider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -285,31 +283,58 @@ def mask_bytes_sent(call) -> bytes:
     return call.files["mask"]
 
 
-def test_it_sharpens_partial_previews_until_the_final_image_replaces_them(studio, alice, s3):
-    """The card's side of the worker's contract: the latest partial is ``partial_image_key``."""
-    page = studio
-    job = GenerationJob.objects.create(
-        owner=alice,
-        provider="openai_images",
-        connection="openai",
-        model="gpt-image-1.5",
-        prompt="a heron stepping out of the mist",
-        params={"partial_images": 2},
-        status=GenerationJob.Status.RUNNING,
-    )
-    job_card = card(page, "a heron stepping")
-    for index in range(2):
-        key = f"partials/{job.id}/{index}.png"
-        default_storage.save(key, ContentFile(png_bytes(256, 256, seed=index)))
-        GenerationJob.objects.filter(id=job.id).update(partial_image_key=key)
-        if index == 0:
-            page.reload()
-        preview = job_card.locator("img.partial")
-        expect(preview).to_have_attribute("src", re.compile(rf"{index}\.png"))
-        expect_loaded(preview)
+@pytest.fixture
+def paced_stream(monkeypatch):
+    """Make the fake provider pause after each streamed partial image, as a real model
+    takes seconds between previews; otherwise they all arrive within milliseconds."""
+    pause = 2.5
+    original = FakeImageProvider._stream
 
-    image_store(job=job, index=0, data=png_bytes(512, 512))
-    GenerationJob.objects.filter(id=job.id).update(status=GenerationJob.Status.SUCCEEDED)
-    expect(job_card).to_have_attribute("data-status", "succeeded")
-    expect(job_card.locator("img.partial")).to_have_count(0)
+    def paced(self, handler, *args, **kwargs):
+        wfile = handler.wfile
+
+        class Paced:
+            def write(self, data: bytes) -> int:
+                written = wfile.write(data)
+                if data.startswith(b"event: ") and b".partial_image" in data[:60]:
+                    wfile.flush()
+                    time.sleep(pause)
+                return written
+
+            def flush(self) -> None:
+                wfile.flush()
+
+        handler.wfile = Paced()
+        try:
+            return original(self, handler, *args, **kwargs)
+        finally:
+            handler.wfile = wfile
+
+    monkeypatch.setattr(FakeImageProvider, "_stream", paced)
+
+
+def test_it_shows_partial_images_sharpening_before_the_final_one(
+    studio, fake_provider, paced_stream
+):
+    page = studio
+    submit(
+        page,
+        model="gpt-image-1.5",
+        prompt="a heron wading at dawn",
+        size="1024x1024",
+        partial_images=2,
+    )
+    job_card = card(page, "a heron wading")
+    preview = job_card.locator("img.partial")
+    for index in range(2):
+        expect(preview).to_have_attribute(
+            "src", re.compile(rf"%2F{index}\.png"), timeout=JOB_TIMEOUT_MS
+        )
+        expect_loaded(preview)
+        expect(job_card).to_have_attribute("data-status", "running")
+
+    wait_until_done(page, "a heron wading")
+    expect(preview).to_have_count(0)
     expect_loaded(job_card.locator(".thumb img"))
+    [call] = fake_provider.calls_for("a heron wading")
+    assert call.body["stream"] in (True, "true") and int(call.body["partial_images"]) == 2
