@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     F,
@@ -19,6 +20,7 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
@@ -32,17 +34,22 @@ from teams.models import Membership
 Status = GenerationJob.Status
 MONEY = DecimalField(max_digits=12, decimal_places=4)
 RATE_WINDOW = dt.timedelta(minutes=1)
+NUMBER_RE = r"^[0-9]{1,6}(\.[0-9]{1,10})?([eE]-?[0-9]{1,2})?$"
 # Jobs that made, or may still make (and bill), images count against the quota.
 NOT_COUNTED = (Status.FAILED, Status.CANCELLED)
 
 
 def job_spend():
-    """A job's cost: what the provider reported in ``usage.cost`` if it did, else the
-    registry price recorded in ``cost_usd`` on success."""
-    return Coalesce(
-        Cast(KeyTextTransform("cost", "usage"), MONEY),
-        "cost_usd",
-        Value(Decimal("0")),
+    """A job's cost: what the provider reported in ``usage.cost`` when that is a number,
+    else the registry price recorded in ``cost_usd`` on success."""
+    registry_price = Coalesce("cost_usd", Value(Decimal("0")), output_field=MONEY)
+    return Case(
+        # Provider answers are not ours to trust: a malformed cost must not break every sum.
+        When(
+            usage__cost__regex=NUMBER_RE,
+            then=Cast(KeyTextTransform("cost", "usage"), MONEY),
+        ),
+        default=registry_price,
         output_field=MONEY,
     )
 

@@ -83,3 +83,20 @@ def test_staff_see_a_members_spend_and_quota(client, staff, alice, spending):
     response = client.get(reverse("moderation:member", args=[alice.id]))
     assert response.context["usage"].spend_this_month == Decimal("0.5400")
     assert "$1.25" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("usage", "spend"),
+    [
+        ({"cost": 0.25}, Decimal("0.2500")),
+        ({"cost": "0.25"}, Decimal("0.2500")),
+        ({"cost": 1e-05}, Decimal("0.0000")),
+        ({"cost": "a lot"}, Decimal("0.0400")),
+        ({"cost": None}, Decimal("0.0400")),
+        ({"cost": {"usd": 1}}, Decimal("0.0400")),
+        ({"total_tokens": 4210}, Decimal("0.0400")),
+    ],
+)
+def test_a_reported_cost_is_used_only_when_it_is_a_number(alice, usage, spend):
+    make_job(alice, cost_usd=Decimal("0.04"), usage=usage)
+    assert selectors.usage_get(user=alice).spend_this_month == spend
