@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
@@ -15,7 +16,7 @@ from jobs.models import GenerationJob
 from jobs.registry import get_model
 from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, PHONE, screenshot
 from tests.factories import UserFactory
-from tests.fake_provider import FakeImageProvider
+from tests.fake_provider import FakeImageProvider, image_info
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -269,18 +270,21 @@ def test_it_paints_a_mask_and_submits_an_edit(studio, fake_provider, s3):
     source = Image.objects.get(job__prompt="a quiet harbour at noon")
     assert job.source_image == source
     [call] = [c for c in fake_provider.calls if c.path == "/v1/images/edits"]
-    mask = PILImage.open(io.BytesIO(mask_bytes_sent(call)))
-    assert mask.format == "PNG" and mask.size == (source.width, source.height)
-    alpha = mask.convert("RGBA").getchannel("A")
+    assert call.body["prompt"] == "the harbour at night, lit by lanterns"
+    [sent] = call.files["mask"]
+    assert sent["format"] == "PNG" and sent["size"] == (source.width, source.height)
+    assert 0 < sent["transparent_pixels"] < source.width * source.height // 4
+    # The bytes the provider received are the ones kept with the job: look inside them.
+    with default_storage.open(job.mask_key) as stored:
+        mask_bytes = stored.read()
+    assert image_info(mask_bytes) == sent
+    mask = PILImage.open(io.BytesIO(mask_bytes))
+    assert mask.size == (source.width, source.height) and len(mask.getbands()) == 4
+    alpha = mask.getchannel("A")
     assert alpha.getpixel((614, 512)) == 0, "the painted area must be transparent"
-    assert alpha.getpixel((358, 512)) == 255, "the erased area must stay opaque"
+    assert alpha.getpixel((358, 512)) == 255, "the erased part of the stroke must stay opaque"
     assert alpha.getpixel((512, 102)) == 255, "the undone stroke must stay opaque"
     assert alpha.getpixel((10, 10)) == 255
-
-
-def mask_bytes_sent(call) -> bytes:
-    """The mask file of a multipart edit request the fake provider recorded."""
-    return call.files["mask"]
 
 
 @pytest.fixture
