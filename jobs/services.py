@@ -425,13 +425,40 @@ def job_retry(*, job: GenerationJob) -> GenerationJob:
     if not job.is_finished:
         raise ValidationError({"job": ["This job has not finished yet."]})
     with transaction.atomic():
-        retry = job_create(
-            user=job.owner, model_name=job.model, prompt=job.prompt, params=job.params
-        )
+        if job.kind == GenerationJob.Kind.GENERATE:
+            retry = job_create(
+                user=job.owner, model_name=job.model, prompt=job.prompt, params=job.params
+            )
+        elif job.kind == GenerationJob.Kind.ACTION:
+            if job.parent is None:
+                raise ValidationError({"job": ["The task this button belonged to is gone."]})
+            retry = job_create_midjourney_action(
+                user=job.owner, job=job.parent, custom_id=job.params.get("custom_id", "")
+            )
+        else:
+            # The stored inputs, not the gallery image: that may have changed or gone since.
+            retry = _job_create_with_inputs(
+                kind=Kind(job.kind),
+                user=job.owner,
+                model_name=job.model,
+                prompt=job.prompt,
+                params=job.params,
+                images=[_retry_input(key) for key in job.input_keys],
+                mask=_retry_input(job.mask_key) if job.mask_key else None,
+            )
         # Same transaction as the create: the worker, enqueued on commit, sees the whole row.
-        GenerationJob.objects.filter(id=retry.id).update(parent=job)
-        retry.parent = job
+        GenerationJob.objects.filter(id=retry.id).update(parent=job, source_image=job.source_image)
+        retry.parent, retry.source_image = job, job.source_image
     return retry
+
+
+def _retry_input(key: str) -> bytes:
+    try:
+        return _read_input(key)
+    except (InputUnavailable, StorageUnavailable):
+        raise ValidationError(
+            {"images": ["The images this job used are no longer stored; start a new edit."]}
+        ) from None
 
 
 # -- edits, variations, blends, descriptions: jobs with uploaded inputs ---------------

@@ -6,12 +6,14 @@ alice owns the work; charlie is a stranger who must learn nothing from its ids.
 import io
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image as PILImage
 
 from gallery.models import Image
 from gallery.services import image_store
+from jobs import services
 from jobs.models import GenerationJob
 from jobs.selectors import variation_model
 from tests.fake_provider import png_bytes
@@ -306,3 +308,26 @@ def test_it_makes_variations_of_an_image_with_one_click(client, alice, stored_im
     assert variation.model == variation_model().name
     assert variation.source_image == stored_image
     assert f'id="job-{variation.id}"' in response.content.decode()
+
+
+def test_it_retries_a_failed_edit_with_the_same_image_and_mask(client, alice, stored_image):
+    mask = mask_png(256, 256, (0, 0, 100, 100))
+    failed = services.job_create_edit(
+        user=alice,
+        model_name="gpt-image-1.5",
+        prompt="a red door",
+        params={},
+        source_image=stored_image,
+        mask=mask,
+    )
+    GenerationJob.objects.filter(id=failed.id).update(status=Status.FAILED)
+    client.force_login(alice)
+    response = client.post(reverse("jobs:job_retry", args=[failed.id]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 201, response.content.decode()
+    retry = GenerationJob.objects.get(parent=failed)
+    assert (retry.kind, retry.model, retry.prompt) == ("edit", "gpt-image-1.5", "a red door")
+    assert retry.source_image == stored_image
+    assert retry.mask_key and retry.mask_key != failed.mask_key
+    with default_storage.open(retry.mask_key) as stored:
+        assert stored.read() == mask
+    assert len(retry.input_keys) == len(failed.input_keys) == 1
