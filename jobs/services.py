@@ -198,7 +198,7 @@ def job_run(*, job_id) -> RunOutcome:
     if answer is None:
         if job.provider_request_sent_at is not None:
             # An earlier attempt sent the request and died before keeping the answer.
-            _finish(job, token, Status.UNKNOWN, code="timeout_unknown_outcome")
+            _finish(job, token, Status.UNKNOWN, code="worker_lost_unknown_outcome")
             return RunOutcome()
         if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
             _finish(job, token, Status.FAILED, code="too_many_attempts")

@@ -68,6 +68,12 @@ CATALOG: dict[str, ErrorKind] = {
         "before retrying.",
         retryable=False,
     ),
+    "worker_lost_unknown_outcome": ErrorKind(
+        "Atelier's worker stopped while the provider was making this image, so we cannot tell "
+        "whether it was made (and billed). Atelier did not send the request again; check the "
+        "provider's usage page before retrying.",
+        retryable=False,
+    ),
     "bad_response": ErrorKind(
         "The provider sent an answer Atelier could not read. It was not sent again, to avoid "
         "paying twice; check the provider's usage page before retrying.",

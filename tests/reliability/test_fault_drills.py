@@ -38,7 +38,7 @@ def check_invariants(row):
 def test_kill_9_during_the_provider_call_says_unknown_and_never_pays_twice(drills):
     row = drills["kill -9 worker during provider call"]
     check_invariants(row)
-    assert row["unknown"] == 2 and row["failed"] == {"timeout_unknown_outcome": 2}
+    assert row["unknown"] == 2 and row["failed"] == {"worker_lost_unknown_outcome": 2}
     assert row["succeeded"] == 3
 
 

@@ -77,7 +77,8 @@ def test_a_dead_workers_job_mid_call_ends_unknown_without_calling_again(
     services.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.status == Status.UNKNOWN
-    assert "usage" in job.error_message
+    assert job.error_code == "worker_lost_unknown_outcome"
+    assert "usage page" in job.error_message
     assert fake_provider.calls_for("a lost call") == []
 
 
