@@ -8,6 +8,8 @@ import io
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image as PILImage
 
@@ -331,3 +333,17 @@ def test_it_retries_a_failed_edit_with_the_same_image_and_mask(client, alice, st
     with default_storage.open(retry.mask_key) as stored:
         assert stored.read() == mask
     assert len(retry.input_keys) == len(failed.input_keys) == 1
+
+
+def test_the_studio_lists_jobs_with_a_constant_number_of_queries(
+    client, alice, django_assert_num_queries
+):
+    client.force_login(alice)
+    make_image(make_job(alice, status=Status.SUCCEEDED))
+    with CaptureQueriesContext(connection) as one_job:
+        assert client.get(reverse("jobs:studio")).status_code == 200
+    for _ in range(4):
+        make_image(make_job(alice, status=Status.SUCCEEDED, prompt="another"))
+    with django_assert_num_queries(len(one_job.captured_queries)):
+        response = client.get(reverse("jobs:studio"))
+    assert len(response.context["jobs"]) == 5
