@@ -336,6 +336,8 @@ def test_it_shows_partial_images_sharpening_before_the_final_one(
         )
         expect_loaded(preview)
         expect(job_card).to_have_attribute("data-status", "running")
+        if index == 0:
+            screenshot(page, "studio-partial-preview")
 
     wait_until_done(page, "a heron wading")
     expect(preview).to_have_count(0)
