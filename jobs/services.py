@@ -803,10 +803,11 @@ def _midjourney_submit(client: MidjourneyClient, job, inputs: JobInputs | None) 
 def _midjourney_wait(job, token, *, progress: str) -> RunOutcome:
     """Come back later: the lease runs out when the next poll is due, so that poll (or the
     reaper, if the message is lost) can claim the job again."""
-    polls = max(0, job.attempts - 1)
+    # Back off with the task's age: a task running for minutes is polled every few seconds.
+    elapsed = (timezone.now() - job.provider_request_sent_at).total_seconds()
     ceiling = min(
         settings.ATELIER_MIDJOURNEY_POLL_MAX_SECONDS,
-        settings.ATELIER_MIDJOURNEY_POLL_SECONDS * 1.5**polls,
+        max(settings.ATELIER_MIDJOURNEY_POLL_SECONDS, elapsed / 4),
     )
     delay = round(random.uniform(ceiling * 0.8, ceiling), 2)
     now = timezone.now()
@@ -845,8 +846,10 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         except InputUnavailable:
             _finish(job, token, Status.FAILED, code="input_unavailable")
             return RunOutcome()
-        if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
+        sent_at = timezone.now()
+        if _guarded(job, token).update(provider_request_sent_at=sent_at) != 1:
             return RunOutcome()
+        job.provider_request_sent_at = sent_at
         try:
             task_id = _midjourney_submit(client, job, inputs)
         except ProviderError as exc:
@@ -856,6 +859,10 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         job.provider_task_id = task_id
         return _midjourney_wait(job, token, progress="Submitted")
 
+    # A poll is not a provider attempt: attempts keep counting submits and storage retries.
+    if _guarded(job, token).update(attempts=F("attempts") - 1) != 1:
+        return RunOutcome()
+    job.attempts -= 1
     deadline = job.provider_request_sent_at + dt.timedelta(
         seconds=settings.ATELIER_MIDJOURNEY_TIMEOUT
     )
