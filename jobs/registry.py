@@ -286,7 +286,7 @@ class ModelSpec:
         elif params.get("size") not in (None, "") and "size" not in errors:
             errors["size"] = f"{self.label} does not take a size."
 
-        if "n" in allowed_names or kind is Kind.GENERATE:
+        if "n" in allowed_names:
             n = params.get("n", 1)
             try:
                 n = int(n)

@@ -548,9 +548,11 @@ def _input_count_error(spec: ModelSpec, kind: Kind, count: int) -> str | None:
 def _inputs_check(*, spec: ModelSpec, kind: Kind, images: list[bytes], mask: bytes | None):
     """Check uploads the way the provider will, before anything is stored or sent.
 
-    Returns (image infos, mask info) or raises nothing; errors are returned as a dict.
+    Returns (errors by field, one ImageInfo per valid image, the mask's ImageInfo).
     """
     errors: dict[str, list[str]] = {}
+    if kind not in spec.kinds:
+        return errors, [], None  # the registry's own error says the model cannot do this
     count_error = _input_count_error(spec, kind, len(images))
     if count_error:
         errors["images"] = [count_error]

@@ -402,3 +402,10 @@ def test_an_edit_runs_through_the_celery_worker(worker, alice, s3, fake_provider
     [call] = fake_provider.calls_for("worker-made flamingo")
     assert call.files["mask"][0]["transparent_pixels"] == 128 * 128
     assert Image.objects.filter(job=job).count() == 1
+
+
+def test_a_model_that_cannot_edit_gets_one_clear_error_not_upload_noise(alice, s3):
+    errors = refused(
+        user=alice, model_name="dall-e-3", prompt="p", params={}, images=[picture(32, 32)]
+    )
+    assert errors == {"model": ["DALL·E 3 cannot edit images."]}
