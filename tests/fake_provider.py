@@ -179,7 +179,7 @@ def image_info(data: bytes) -> dict:
                 "size": image.size,
                 "mode": image.mode,
                 "bytes": len(data),
-                "transparent_pixels": sum(1 for v in alpha.getdata() if v == 0) if alpha else 0,
+                "transparent_pixels": alpha.histogram()[0] if alpha else 0,
             }
     except Exception:
         return {"format": None, "size": None, "mode": None, "bytes": len(data)}

@@ -416,7 +416,7 @@ def _base(param: str, value) -> dict:
     return {"output_format": "png"} if param == "background" and value == "transparent" else {}
 
 
-@pytest.mark.parametrize(("model", "param"), itertools.product(MODELS, CHOICE_CONTROLS))
+@pytest.mark.parametrize(("model", "param"), list(itertools.product(MODELS, CHOICE_CONTROLS)))
 def test_every_value_the_studio_offers_validates_and_no_other(model, param):
     spec = get_model(model)
     controls = spec.controls()
