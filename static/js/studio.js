@@ -35,6 +35,7 @@ function setupStudioForm(form) {
     if (!model.output_compression) form.elements.output_compression.value = "";
     field("partial_images").hidden = !model.partial_images_max;
     form.elements.partial_images.max = model.partial_images_max;
+    form.elements.partial_images.placeholder = `0–${model.partial_images_max}`;
     if (!model.partial_images_max) form.elements.partial_images.value = "";
     field("seed").hidden = !model.seed;
     if (!model.seed) form.elements.seed.value = "";
