@@ -636,6 +636,10 @@ class FakeImageProvider:
             message["content"] = f"![image]({url})"
         elif scenario == "expired_link":
             message["content"] = f"![image]({self.file_url(image, ttl=-1)})"
+        elif scenario == "internal_link":  # a prompt that steers the reply at internal hosts
+            message["content"] = (
+                "![a](http://10.1.2.3/secret.png) ![b](http://169.254.169.254/latest/meta-data)"
+            )
         elif scenario == "bad_data_url":
             message["content"] = "![x](data:image/png;base64,!!!notbase64!!!)"
         else:  # text_only

@@ -8,13 +8,19 @@ once and checks its real type and size like any other provider's image.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import re
+import socket
+from urllib.parse import urlsplit
 
 from jobs.providers.base import ProviderResult
 from jobs.providers.errors import ProviderError
 from jobs.providers.openai_images import _client, call_safely
 from jobs.registry import ModelSpec
+
+logger = logging.getLogger(__name__)
 
 # ![alt](url "title") — the url may be a data URL with a long base64 body.
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?((?:https?://|data:image/)[^)\s>]+)>?[^)]*\)")
@@ -72,6 +78,25 @@ def images_in_message(message: dict) -> tuple[list[dict], str]:
     return [_item_for(url) for url in unique], "\n".join(t.strip() for t in texts if t.strip())
 
 
+def link_allowed(url: str, *, provider_base_url: str) -> bool:
+    """Whether the worker may download a link found in a reply.
+
+    The reply's words follow the user's prompt, so a link could point the worker at an
+    internal service. Links to the provider's own host are fine; others must resolve
+    only to public addresses.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.netloc == urlsplit(provider_base_url).netloc:
+        return True
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+
+
 class ChatCompletionsProvider:
     def generate(
         self, *, connection, spec: ModelSpec, prompt, params, user_ref, on_partial=None
@@ -99,7 +124,14 @@ class ChatCompletionsProvider:
             if not isinstance(message, dict):
                 continue
             found, text = images_in_message(message)
-            items += [item for item in found if item not in items]
+            for item in found:
+                if item["url"] and not link_allowed(
+                    item["url"], provider_base_url=connection.base_url
+                ):
+                    logger.warning("skipping a reply link to a non-public address")
+                    continue
+                if item not in items:
+                    items.append(item)
             if text:
                 texts.append(text)
         text = "\n\n".join(texts)
