@@ -19,7 +19,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status", "model", "connection", "error_code")
-    search_fields = ("id", "prompt", "owner__username")
+    search_fields = ("id", "prompt", "owner__username", "provider_task_id")
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     date_hierarchy = "created_at"
 
