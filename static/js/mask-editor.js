@@ -69,6 +69,12 @@
       snapshot();
       ctx.clearRect(0, 0, canvas.width, canvas.height);
     });
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key === "z" && (e.ctrlKey || e.metaKey) && e.target.tagName !== "TEXTAREA") {
+        e.preventDefault();
+        dialog.querySelector("#mask-undo").click();
+      }
+    });
     dialog.querySelector("[data-editor-close]")?.addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => dialog.remove());
     if (!dialog.open) dialog.showModal();
