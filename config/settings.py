@@ -121,8 +121,13 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": True,
             "public_endpoint_url": env_str("AWS_S3_PUBLIC_ENDPOINT_URL") or None,
             # One retry layer: the job retries storage writes with backoff, boto3 does not.
+            # django-storages ignores signature_version when client_config is given.
             "client_config": BotoConfig(
-                connect_timeout=5, read_timeout=60, retries={"total_max_attempts": 1}
+                signature_version="s3v4",
+                s3={"addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "path")},
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"total_max_attempts": 1},
             ),
         },
     }
