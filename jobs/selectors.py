@@ -7,8 +7,13 @@ from jobs.models import GenerationJob
 from jobs.registry import ModelSpec
 
 
+def _visible_images():
+    # A hidden image vanishes from its owner's studio too; only staff see it (in moderation).
+    return Image.objects.filter(is_hidden=False).order_by("index")
+
+
 def job_list(*, user, limit: int = 20) -> QuerySet[GenerationJob]:
-    images = Image.objects.order_by("index")
+    images = _visible_images()
     return (
         GenerationJob.objects.filter(owner=user)
         .prefetch_related(Prefetch("images", queryset=images))
@@ -19,9 +24,7 @@ def job_list(*, user, limit: int = 20) -> QuerySet[GenerationJob]:
 def job_get(*, user, job_id) -> GenerationJob:
     """A job the user owns; 404 for anyone else's."""
     return get_object_or_404(
-        GenerationJob.objects.prefetch_related(
-            Prefetch("images", queryset=Image.objects.order_by("index"))
-        ),
+        GenerationJob.objects.prefetch_related(Prefetch("images", queryset=_visible_images())),
         id=job_id,
         owner=user,
     )

@@ -347,3 +347,13 @@ def test_the_studio_lists_jobs_with_a_constant_number_of_queries(
     with django_assert_num_queries(len(one_job.captured_queries)):
         response = client.get(reverse("jobs:studio"))
     assert len(response.context["jobs"]) == 5
+
+
+def test_a_hidden_image_vanishes_from_its_owners_studio_card(client, alice, alices_image):
+    client.force_login(alice)
+    link = f"/gallery/images/{alices_image.id}/"
+    card_url = reverse("jobs:job_card", args=[alices_image.job_id])
+    assert link in client.get(card_url).content.decode()
+    Image.objects.filter(id=alices_image.id).update(is_hidden=True, hidden_reason="spam")
+    assert link not in client.get(card_url).content.decode()
+    assert link not in client.get(reverse("jobs:studio")).content.decode()
