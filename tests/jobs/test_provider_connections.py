@@ -218,3 +218,23 @@ def test_a_job_records_the_connection_that_serves_it_and_never_its_key(alice, db
     assert job.connection == "sd-admin"
     dumped = serializers.serialize("json", GenerationJob.objects.filter(id=job.id))
     assert ADMIN_KEY not in dumped and API_KEY not in dumped
+
+
+@pytest.mark.parametrize(
+    ("model", "prompt"),
+    [
+        ("gpt-image-1.5", "a logged lighthouse"),
+        ("dall-e-2", "a failing lighthouse fake:invalid_api_key"),
+        ("gpt-4-all", "a logged harbour"),
+        ("midjourney", "a logged castle"),
+    ],
+)
+def test_no_key_reaches_the_logs_in_any_family(alice, s3, fake_connections, caplog, model, prompt):
+    caplog.set_level(logging.DEBUG)
+    job = services.job_create(user=alice, model_name=model, prompt=prompt, params={})
+    services.job_run(job_id=job.id)
+    assert fake_connections.calls_for(prompt.split(" fake:")[0])
+    assert "HTTP Request: POST" in caplog.text  # the clients' own request logging was on
+    assert API_KEY not in caplog.text
+    job.refresh_from_db()
+    assert API_KEY not in serializers.serialize("json", [job])
