@@ -876,7 +876,8 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         if exc.retryable:
             task = None
         else:
-            _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+            lost = exc.code == "mj_task_lost"
+            _finish(job, token, Status.UNKNOWN if lost else Status.FAILED, code=exc.code)
             return RunOutcome()
 
     if task is not None and task.status == "SUCCESS":

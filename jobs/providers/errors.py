@@ -168,6 +168,11 @@ CATALOG: dict[str, ErrorKind] = {
         "Midjourney did not finish the task in time. It was cancelled at the provider.",
         retryable=False,
     ),
+    "mj_task_lost": ErrorKind(
+        "Midjourney no longer knows this task, so Atelier cannot tell whether it finished (and "
+        "was billed). Check Midjourney before trying again.",
+        retryable=False,
+    ),
     "mj_no_actions": ErrorKind(
         "That button is not offered on this Midjourney image.",
         retryable=False,

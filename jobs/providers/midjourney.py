@@ -161,7 +161,15 @@ class MidjourneyClient:
         return self._submit("/mj/submit/action", {"taskId": task_id, "customId": custom_id})
 
     def fetch(self, task_id: str) -> MidjourneyTask:
-        return MidjourneyTask.from_json(self._request("GET", f"/mj/task/{task_id}/fetch"))
+        try:
+            data = self._request("GET", f"/mj/task/{task_id}/fetch")
+        except ProviderError as exc:
+            if exc.code == "endpoint_not_found":
+                raise ProviderError("mj_task_lost", detail=exc.detail, http_status=404) from exc
+            raise
+        if data is None:  # midjourney-proxy answers a bare null for an unknown id
+            raise ProviderError("mj_task_lost", detail="null")
+        return MidjourneyTask.from_json(data)
 
     def list_by_condition(self, task_ids: list[str]) -> list[MidjourneyTask]:
         data = self._request("POST", "/mj/task/list-by-condition", json={"ids": task_ids})

@@ -302,3 +302,13 @@ def test_a_midjourney_task_runs_through_the_celery_worker(worker, alice, s3, fak
     assert len(mj_calls(fake_connections, "/fetch")) == 2
     assert Image.objects.filter(job=job).count() == 1
     assert job.attempts == 1  # polls are not provider attempts
+
+
+def test_a_task_midjourney_forgot_ends_unknown(imagine, fake_connections):
+    job = imagine("a forgotten dream")
+    run(job)
+    fake_connections.mj_tasks.clear()  # the proxy restarted and lost its tasks
+    poll(job)
+    assert (job.status, job.error_code) == (Status.UNKNOWN, "mj_task_lost")
+    assert "cannot tell whether it finished" in job.error_message
+    assert len(mj_calls(fake_connections, "/mj/submit/")) == 1
