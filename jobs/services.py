@@ -255,15 +255,10 @@ def job_run(*, job_id) -> RunOutcome:
     return RunOutcome()
 
 
-def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
-    spec = get_model(job.model)
-    connection = connection_named(job.connection)
-    if connection is None or spec.name not in connection.models:
-        _finish(job, token, Status.FAILED, code="no_connection")
-        return RunOutcome()
-    # Inputs are read before the request is marked sent: a storage hiccup here costs nothing.
+def _inputs_or_outcome(job, token):
+    """The job's input images, or the outcome when they cannot be read now."""
     try:
-        inputs = _job_inputs(job)
+        return _job_inputs(job)
     except StorageUnavailable:
         delay = backoff_seconds(job.attempts)
         return _release_for_retry(
@@ -272,6 +267,18 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
     except InputUnavailable:
         _finish(job, token, Status.FAILED, code="input_unavailable")
         return RunOutcome()
+
+
+def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
+    spec = get_model(job.model)
+    connection = connection_named(job.connection)
+    if connection is None or spec.name not in connection.models:
+        _finish(job, token, Status.FAILED, code="no_connection")
+        return RunOutcome()
+    # Inputs are read before the request is marked sent: a storage hiccup here costs nothing.
+    inputs = _inputs_or_outcome(job, token)
+    if isinstance(inputs, RunOutcome):
+        return inputs
     if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
         return RunOutcome()
     try:
@@ -833,21 +840,14 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         # A task already submitted is never submitted again: without its id we cannot
         # know whether it exists, so the outcome is unknown.
         if job.provider_request_sent_at is not None:
-            _finish(job, token, Status.UNKNOWN, code="timeout_unknown_outcome")
+            _finish(job, token, Status.UNKNOWN, code="worker_lost_unknown_outcome")
             return RunOutcome()
         if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
             _finish(job, token, Status.FAILED, code="too_many_attempts")
             return RunOutcome()
-        try:
-            inputs = _job_inputs(job)
-        except StorageUnavailable:
-            delay = backoff_seconds(job.attempts)
-            return _release_for_retry(
-                job, token, code="storage_unavailable", clear_request=True, delay=delay
-            )
-        except InputUnavailable:
-            _finish(job, token, Status.FAILED, code="input_unavailable")
-            return RunOutcome()
+        inputs = _inputs_or_outcome(job, token)
+        if isinstance(inputs, RunOutcome):
+            return inputs
         sent_at = timezone.now()
         if _guarded(job, token).update(provider_request_sent_at=sent_at) != 1:
             return RunOutcome()

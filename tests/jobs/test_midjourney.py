@@ -157,7 +157,7 @@ def test_a_submit_whose_task_id_was_lost_is_unknown_not_resent(imagine, fake_con
     # A worker died after sending the submit and before recording the task id.
     GenerationJob.objects.filter(id=job.id).update(provider_request_sent_at=timezone.now())
     run(job)
-    assert (job.status, job.error_code) == (Status.UNKNOWN, "timeout_unknown_outcome")
+    assert (job.status, job.error_code) == (Status.UNKNOWN, "worker_lost_unknown_outcome")
     assert mj_calls(fake_connections, "/mj/submit/") == []
 
 
