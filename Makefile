@@ -20,7 +20,8 @@ run: install
 test: install
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings > /dev/null
+	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
+		--settings=tests.settings > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
