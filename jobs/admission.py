@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from moderation import selectors as moderation
@@ -29,7 +30,10 @@ class JobRefused(Exception):
         self.retry_after = retry_after
 
 
-def admission_check(*, user, prompt: str, spec, now: dt.datetime | None = None) -> None:
+def admission_check(
+    *, user, prompt: str, spec, images: int = 1, now: dt.datetime | None = None
+) -> None:
+    """Raises JobRefused unless ``user`` may queue a job for ``images`` more images now."""
     now = now or timezone.now()
     if not user.is_active:
         raise JobRefused("Your account is not active.")
@@ -39,11 +43,18 @@ def admission_check(*, user, prompt: str, spec, now: dt.datetime | None = None) 
             "Your account is suspended, so new jobs are refused. "
             f"Reason: {suspension.reason} Contact an administrator if you think this is a mistake."
         )
-    _check_limits(user=user, now=now)
+    _check_limits(user=user, now=now, images=images)
     _check_prompt(user=user, prompt=prompt)
 
 
-def _check_limits(*, user, now: dt.datetime) -> None:
+def admission_limits_locked(*, user, images: int = 1) -> None:
+    """The rate limit and quotas again, with the user's row locked until the caller's
+    transaction (the one inserting the job) ends."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    _check_limits(user=user, now=timezone.now(), images=images)
+
+
+def _check_limits(*, user, now: dt.datetime, images: int) -> None:
     usage = moderation.usage_get(user=user, now=now)
     limits = usage.limits
     if usage.jobs_last_minute >= limits.jobs_per_minute:
@@ -56,15 +67,19 @@ def _check_limits(*, user, now: dt.datetime) -> None:
             status_code=429,
             retry_after=wait,
         )
-    if usage.images_today >= limits.daily_images:
-        _refuse_images("Your daily image quota", usage, limits.daily_images, now=now)
+    if usage.images_today + images > limits.daily_images:
+        _refuse_images("Your daily image quota", usage, limits.daily_images, images, now=now)
     if usage.spend_this_month >= limits.monthly_spend_usd:
         _refuse_spend("Your monthly spend quota", usage, limits.monthly_spend_usd, now=now)
     for team in moderation.team_usage_list(user=user, now=now):
         quota = team.quota
-        if quota.daily_images is not None and team.images_today >= quota.daily_images:
+        if quota.daily_images is not None and team.images_today + images > quota.daily_images:
             _refuse_images(
-                f"Team {quota.team.name}'s daily image quota", team, quota.daily_images, now=now
+                f"Team {quota.team.name}'s daily image quota",
+                team,
+                quota.daily_images,
+                images,
+                now=now,
             )
         if quota.monthly_spend_usd is not None and team.spend_this_month >= quota.monthly_spend_usd:
             _refuse_spend(
@@ -75,10 +90,11 @@ def _check_limits(*, user, now: dt.datetime) -> None:
             )
 
 
-def _refuse_images(what: str, usage, limit: int, *, now: dt.datetime):
+def _refuse_images(what: str, usage, limit: int, images: int, *, now: dt.datetime):
     wait = moderation.seconds_until(usage.day_resets_at, now=now)
+    asked = "" if usage.images_today >= limit else f"; this job asks for {images} more"
     raise JobRefused(
-        f"{what} is reached: {usage.images_today} of {limit} images today. "
+        f"{what} is reached: {usage.images_today} of {limit} images today{asked}. "
         f"It resets at 00:00 UTC, in {_duration(wait)}.",
         status_code=429,
         retry_after=wait,

@@ -30,7 +30,7 @@ from django.utils import timezone
 from gallery.imaging import InvalidImage, inspect_image
 from gallery.models import Image
 from gallery.services import image_store
-from jobs.admission import admission_check
+from jobs.admission import admission_check, admission_limits_locked
 from jobs.connections import connection_for_model, connection_named
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
@@ -74,8 +74,8 @@ def job_create(*, user, model_name: str, prompt: str, params: dict) -> Generatio
         )
     # A connection lists a retired model only when its proxy still serves it.
     cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True)
-    admission_check(user=user, prompt=prompt, spec=spec)
-    job = GenerationJob.objects.create(
+    admission_check(user=user, prompt=prompt, spec=spec, images=cleaned["n"])
+    return _job_insert(
         owner=user,
         provider=spec.family.value,
         connection=connection.name,
@@ -83,7 +83,20 @@ def job_create(*, user, model_name: str, prompt: str, params: dict) -> Generatio
         prompt=prompt.strip(),
         params=cleaned,
     )
-    transaction.on_commit(partial(job_enqueue, job_id=job.id))
+
+
+def _job_insert(*, owner, **fields) -> GenerationJob:
+    """Insert a job under the owner's admission lock; it is enqueued once committed.
+
+    The full admission check ran before (it records refusals, which must survive);
+    here the limits are counted again with the owner's row locked, so two
+    submissions at the same instant cannot both slip under a quota.
+    """
+    images = fields.get("params", {}).get("n", 1)
+    with transaction.atomic():
+        admission_limits_locked(user=owner, images=images)
+        job = GenerationJob.objects.create(owner=owner, **fields)
+        transaction.on_commit(partial(job_enqueue, job_id=job.id))
     return job
 
 
@@ -664,7 +677,7 @@ def _job_create_with_inputs(
         errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    admission_check(user=user, prompt=prompt, spec=spec)
+    admission_check(user=user, prompt=prompt, spec=spec, images=cleaned.get("n", 1))
 
     job_id = uuid.uuid4()
     # Keys derive from the job id, so a retried create overwrites rather than piles up.
@@ -680,7 +693,7 @@ def _job_create_with_inputs(
         raise ValidationError(
             {"images": ["Atelier could not store the upload right now; try again in a minute."]}
         ) from exc
-    job = GenerationJob.objects.create(
+    return _job_insert(
         id=job_id,
         kind=kind.value,
         owner=user,
@@ -693,8 +706,6 @@ def _job_create_with_inputs(
         input_keys=input_keys,
         mask_key=mask_key,
     )
-    transaction.on_commit(partial(job_enqueue, job_id=job.id))
-    return job
 
 
 def _read_input(key: str) -> bytes:
@@ -956,7 +967,7 @@ def job_create_midjourney_action(*, user, job: GenerationJob, custom_id: str) ->
             {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
         )
     admission_check(user=user, prompt=job.prompt, spec=spec)
-    child = GenerationJob.objects.create(
+    return _job_insert(
         owner=user,
         kind=GenerationJob.Kind.ACTION,
         provider=spec.family.value,
@@ -970,5 +981,3 @@ def job_create_midjourney_action(*, user, job: GenerationJob, custom_id: str) ->
         },
         parent=job,
     )
-    transaction.on_commit(partial(job_enqueue, job_id=child.id))
-    return child

@@ -115,6 +115,19 @@ def test_the_daily_image_quota_counts_requested_images_and_resets_at_midnight(al
     check(alice, at("2026-03-15T00:00:00"))
 
 
+def test_a_job_asking_for_more_images_than_remain_is_refused(alice):
+    Quota.objects.create(user=alice, daily_images=5)
+    now = at("2026-03-14T12:00:00")
+    job_at(alice, at("2026-03-14T09:00:00"), params={"n": 3}, status=Status.SUCCEEDED)
+    admission_check(user=alice, prompt="a kite", spec=get_model("dall-e-2"), images=2, now=now)
+    with pytest.raises(JobRefused) as refused:
+        admission_check(user=alice, prompt="a kite", spec=get_model("dall-e-2"), images=3, now=now)
+    assert refused.value.status_code == 429
+    assert refused.value.message.startswith(
+        "Your daily image quota is reached: 3 of 5 images today; this job asks for 3 more."
+    )
+
+
 def test_the_site_default_applies_without_a_quota_row(logged_in, alice, settings):
     settings.ATELIER_DEFAULT_DAILY_IMAGES = 2
     assert submit(logged_in).status_code == 302
@@ -196,3 +209,34 @@ def test_a_team_without_a_quota_limits_nothing(alice, team, settings):
     now = at("2026-03-14T20:00:00")
     job_at(alice, at("2026-03-14T09:00:00"), params={"n": 10})
     check(alice, now)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_at_the_same_instant_cannot_both_slip_under_the_quota(alice):
+    import threading
+
+    from django.db import connection
+
+    from jobs.services import job_create
+
+    Quota.objects.create(user=alice, daily_images=1)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def submit_one():
+        try:
+            barrier.wait()
+            job_create(user=alice, model_name="demo", prompt="a race", params={})
+            outcomes.append("queued")
+        except JobRefused as refusal:
+            outcomes.append(refusal.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=str) == [429, 429, 429, "queued"]
+    assert GenerationJob.objects.filter(owner=alice).count() == 1
