@@ -1,6 +1,7 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from jobs import services
 from jobs.connections import api_key_encrypt
 from jobs.models import GenerationJob, ProviderConnection
 from jobs.registry import MODELS
@@ -22,6 +23,23 @@ class GenerationJobAdmin(admin.ModelAdmin):
     search_fields = ("id", "prompt", "owner__username", "provider_task_id")
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     date_hierarchy = "created_at"
+    actions = ["resume_from_kept_answer"]
+
+    @admin.action(description="Resume failed jobs from the provider's kept answer")
+    def resume_from_kept_answer(self, request, queryset):
+        from moderation.services import audit_record
+
+        resumed = 0
+        for job in queryset:
+            if services.job_resume(job=job):
+                resumed += 1
+                audit_record(actor=request.user, action="job.resume", target=job)
+        skipped = queryset.count() - resumed
+        self.message_user(
+            request,
+            f"Resumed {resumed} job(s); skipped {skipped} with no kept answer or not failed.",
+            messages.SUCCESS if resumed else messages.WARNING,
+        )
 
 
 class ProviderConnectionForm(forms.ModelForm):

@@ -120,6 +120,28 @@ def job_cancel(*, job: GenerationJob) -> bool:
     return updated == 1
 
 
+def job_resume(*, job: GenerationJob) -> bool:
+    """Queue a failed job again when the provider's answer is kept: storing it costs nothing
+    at the provider. Used by staff once storage (or a download) works again."""
+    if not ProviderAnswer.objects.filter(job_id=job.id).exists():
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        resumed = GenerationJob.objects.filter(id=job.id, status=Status.FAILED).update(
+            status=Status.QUEUED,
+            attempts=0,
+            error_code="",
+            error_message="",
+            progress="Resumed from the kept answer",
+            finished_at=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        if resumed:
+            transaction.on_commit(partial(job_enqueue, job_id=job.id))
+    return resumed == 1
+
+
 def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter, never shorter than the provider asked."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))

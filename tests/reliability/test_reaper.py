@@ -125,3 +125,51 @@ def test_retry_after_is_honoured_but_bounded():
     delays = [services.backoff_seconds(attempt) for attempt in range(1, 10)]
     assert all(0 < d <= services.BACKOFF_CAP_SECONDS for d in delays)
     assert max(delays[6:]) > min(delays[:2])
+
+
+def test_staff_resume_a_job_whose_storage_stayed_down_without_paying_again(
+    admin_client, alice, s3, fake_provider, settings, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from jobs.models import ProviderAnswer
+    from moderation.models import AuditEntry
+
+    job = services.job_create(user=alice, model_name="dall-e-2", prompt="a kept answer", params={})
+    settings.ATELIER_STORAGE_MAX_ATTEMPTS = 1
+    working_storages = settings.STORAGES
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {
+                **settings.STORAGES["default"]["OPTIONS"],
+                "endpoint_url": "http://127.0.0.1:9",
+            },
+        },
+    }
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (Status.FAILED, "storage_unavailable")
+    assert ProviderAnswer.objects.filter(job=job).exists()
+
+    settings.STORAGES = working_storages  # storage is back
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(
+            reverse("admin:jobs_generationjob_changelist"),
+            {"action": "resume_from_kept_answer", "_selected_action": [str(job.id)]},
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    services.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED, job.error_message
+    assert len(fake_provider.calls_for("a kept answer")) == 1
+    assert AuditEntry.objects.filter(action="job.resume", target_id=str(job.id)).exists()
+
+
+def test_a_failed_job_without_a_kept_answer_is_not_resumed(alice):
+    job = make_job(alice, status=Status.FAILED, error_code="invalid_model")
+    assert services.job_resume(job=job) is False
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
