@@ -58,9 +58,9 @@ def _check_limits(*, user, now: dt.datetime, images: int) -> None:
     usage = moderation.usage_get(user=user, now=now)
     limits = usage.limits
     if usage.jobs_last_minute >= limits.jobs_per_minute:
-        wait = moderation.seconds_until(
-            usage.oldest_recent_job_at + moderation.RATE_WINDOW, now=now
-        )
+        # No job in the window happens only with a limit of 0: then the window starts now.
+        oldest = usage.oldest_recent_job_at or now
+        wait = moderation.seconds_until(oldest + moderation.RATE_WINDOW, now=now)
         raise JobRefused(
             f"Too many jobs: at most {limits.jobs_per_minute} per minute. "
             f"The limit resets in {_duration(wait)}.",

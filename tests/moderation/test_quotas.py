@@ -94,6 +94,13 @@ def test_one_members_jobs_do_not_limit_another(alice, bob, settings):
     check(bob, now)
 
 
+def test_a_rate_limit_of_zero_refuses_without_any_recent_job(alice):
+    Quota.objects.create(user=alice, jobs_per_minute=0)
+    refused = refusal(alice, at("2026-03-14T12:00:00"))
+    assert "Too many jobs: at most 0 per minute." in refused.message
+    assert refused.retry_after == 60
+
+
 # -- images per day -------------------------------------------------------------------
 
 
