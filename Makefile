@@ -20,6 +20,7 @@ run: install
 test: install
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy config jobs gallery teams moderation
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=tests.settings > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -27,6 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy config jobs gallery teams moderation
 
 format: install
 	$(BIN)/ruff format .

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from gallery.selectors import SORTS, ImageQuery
@@ -48,7 +50,15 @@ class CollectionForm(forms.Form):
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.teams = {team.id: team for team in teams}
-        self.fields["team"].choices = [("", "Personal")] + [(team.id, team.name) for team in teams]
+        team_field = cast(forms.TypedChoiceField, self.fields["team"])
+        team_field.choices = [("", "Personal")] + [(team.id, team.name) for team in teams]
+
+
+class _ImageIdsField(forms.TypedMultipleChoiceField):
+    """Ids are checked against what the user may touch by the view, not by choices."""
+
+    def valid_value(self, value) -> bool:
+        return True
 
 
 class BulkForm(forms.Form):
@@ -70,18 +80,14 @@ class BulkForm(forms.Form):
     ]
 
     action = forms.ChoiceField(choices=ACTIONS)
-    images = forms.TypedMultipleChoiceField(coerce=int)
+    images = _ImageIdsField(coerce=int)
     collection = forms.IntegerField(required=False, min_value=1)
     team = forms.IntegerField(required=False, min_value=1)
     tags = forms.CharField(required=False, max_length=300)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Ids are checked against what the user may touch by the view, not by choices.
-        self.fields["images"].valid_value = lambda value: True
-
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         action = data.get("action")
         if action == self.Action.COLLECT and not data.get("collection"):
             self.add_error("collection", "Choose a collection.")

@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
@@ -85,7 +86,8 @@ def inspect_image(
                 raise InvalidImage(
                     f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels."
                 )
-            image_format = image.format
+            # Set for every image Image.open reads; only images made in memory have None.
+            image_format = cast(str, image.format)
             mode = image.mode
             has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
             image.verify()
@@ -116,6 +118,7 @@ def inspect_image(
 
 def make_thumbnail(data: bytes, *, size: int | None = None) -> bytes:
     size = size or settings.ATELIER_THUMBNAIL_SIZE
+    image: Image.Image  # the opened file, then possibly a converted copy
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (size, size))
         image.thumbnail((size, size))

@@ -147,7 +147,9 @@ class Collection(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="collections"
     )
-    images = models.ManyToManyField(Image, through="CollectionItem", related_name="collections")
+    images: "models.ManyToManyField[Image, CollectionItem]" = models.ManyToManyField(
+        Image, through="CollectionItem", related_name="collections"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

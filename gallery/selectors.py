@@ -298,9 +298,12 @@ def image_search(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode_cursor(
-            repr(last.rank) if sort == "relevance" else last.created_at.isoformat(), last.id
-        )
+        if sort == "relevance":
+            # A queryset annotation made by the search; sorting by relevance requires it (above).
+            last_key = repr(last.rank)  # type: ignore[attr-defined]
+        else:
+            last_key = last.created_at.isoformat()
+        next_cursor = _encode_cursor(last_key, last.id)
     return ImagePage(images=rows, next_cursor=next_cursor, corrected=corrected)
 
 

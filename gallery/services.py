@@ -137,10 +137,10 @@ def image_share(*, user, images: Iterable[Image], team) -> int:
 @transaction.atomic
 def image_unshare(*, images: Iterable[Image]) -> int:
     """Takes images out of their team library, and out of that team's collections."""
-    images = [image for image in images if image.team_id is not None]
-    for image in images:
-        CollectionItem.objects.filter(image=image, collection__team_id=image.team_id).delete()
-    return Image.objects.filter(id__in=[image.id for image in images]).update(
+    shared = [(image, image.team_id) for image in images if image.team_id is not None]
+    for image, team_id in shared:
+        CollectionItem.objects.filter(image=image, collection__team_id=team_id).delete()
+    return Image.objects.filter(id__in=[image.id for image, _ in shared]).update(
         team=None, shared_at=None
     )
 

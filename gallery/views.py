@@ -124,7 +124,7 @@ def image_tags_add(request, image_id):
     if form.is_valid():
         services.image_tags_add(images=[image], names=form.cleaned_data["tags"])
     else:
-        messages.error(request, " ".join(form.errors["tags"]))
+        messages.error(request, " ".join(str(message) for message in form.errors["tags"]))
     return redirect("gallery:detail", image.id)
 
 

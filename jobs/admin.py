@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -64,8 +66,9 @@ class ProviderConnectionForm(forms.ModelForm):
         model = ProviderConnection
         fields = ("name", "family", "base_url", "model_names", "enabled")
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         family = cleaned.get("family")
         wrong = [m for m in cleaned.get("model_names") or [] if MODELS[m].family.value != family]
         if family and wrong:

@@ -1,4 +1,7 @@
+from typing import Protocol, cast
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from jobs.connections import offered_models
 from jobs.models import GenerationJob
@@ -18,8 +21,16 @@ PARAM_FIELDS = (
 )
 
 
+class _FormErrors(Protocol):
+    """What the mixin uses of the form it is mixed into."""
+
+    fields: dict[str, forms.Field]
+
+    def add_error(self, field: str | None, error: str) -> None: ...
+
+
 class RegistryErrorsMixin:
-    def add_registry_errors(self, error) -> None:
+    def add_registry_errors(self: _FormErrors, error: ValidationError) -> None:
         """Show the service's messages beside their fields, word for word."""
         for field, messages in error.message_dict.items():
             target = field if field in self.fields else None
@@ -45,7 +56,8 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(spec.name, spec.label) for spec in offered_models()]
+        model_field = cast(forms.ChoiceField, self.fields["model"])
+        model_field.choices = [(spec.name, spec.label) for spec in offered_models()]
 
     def params(self) -> dict:
         return {
@@ -70,4 +82,5 @@ class EditForm(RegistryErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(spec.name, spec.label) for spec in edit_models()]
+        model_field = cast(forms.ChoiceField, self.fields["model"])
+        model_field.choices = [(spec.name, spec.label) for spec in edit_models()]

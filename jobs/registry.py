@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -276,10 +277,10 @@ class ModelSpec:
             if size not in self.sizes:
                 rule_error = self.size_rule.error_for(size) if self.size_rule else None
                 if self.size_rule is None or rule_error:
-                    allowed = ", ".join(self.sizes)
+                    listed = ", ".join(self.sizes)
                     if self.size_rule:
-                        allowed += f", or {self.size_rule.describe()}"
-                    errors["size"] = f"{self.label} supports these sizes: {allowed}." + (
+                        listed += f", or {self.size_rule.describe()}"
+                    errors["size"] = f"{self.label} supports these sizes: {listed}." + (
                         f" {rule_error}" if rule_error else ""
                     )
             cleaned["size"] = size
@@ -319,7 +320,8 @@ class ModelSpec:
             else:
                 cleaned[name] = value
 
-        compression = params.get("output_compression")
+        # Request values are untyped JSON; int() below sorts out what they really are.
+        compression: Any = params.get("output_compression")
         if compression not in (None, "") and "output_compression" not in errors:
             fmt = cleaned.get("output_format")
             try:
@@ -337,7 +339,7 @@ class ModelSpec:
         if cleaned.get("background") == "transparent" and cleaned.get("output_format") == "jpeg":
             errors["background"] = "A transparent background needs PNG or WebP output."
 
-        partials = params.get("partial_images")
+        partials: Any = params.get("partial_images")
         if partials not in (None, "") and "partial_images" not in errors:
             try:
                 partials = int(partials)
@@ -352,7 +354,7 @@ class ModelSpec:
             else:
                 cleaned["partial_images"] = partials
 
-        seed = params.get("seed")
+        seed: Any = params.get("seed")
         if seed not in (None, "") and "seed" not in errors:
             if not self.seeds:
                 errors["seed"] = f"{self.label} does not take a seed."
@@ -424,7 +426,7 @@ _MB = 1024 * 1024
 
 
 def _gpt_image(name: str, label: str, **overrides) -> ModelSpec:
-    base = dict(
+    base: dict[str, Any] = dict(
         name=name,
         label=label,
         family=Family.OPENAI_IMAGES,

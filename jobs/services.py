@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
+from typing import cast
 
 import httpx
 from django.conf import settings
@@ -34,7 +35,7 @@ from jobs.admission import admission_check, admission_limits_locked
 from jobs.connections import connection_for_model, connection_named
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
-from jobs.providers.base import InputFile, JobInputs
+from jobs.providers.base import EditingImageProvider, InputFile, JobInputs
 from jobs.providers.errors import message_for
 from jobs.providers.midjourney import MidjourneyClient, MidjourneyTask
 from jobs.registry import Family, Kind, ModelSpec, UnknownModel, get_model
@@ -103,7 +104,10 @@ def _job_insert(*, owner, **fields) -> GenerationJob:
 def job_enqueue(*, job_id, countdown: float | None = None) -> None:
     from jobs.tasks import run_generation_job
 
-    run_generation_job.apply_async(args=[str(job_id)], countdown=countdown)
+    if countdown is None:
+        run_generation_job.apply_async(args=(str(job_id),))
+    else:
+        run_generation_job.apply_async(args=(str(job_id),), countdown=countdown)
 
 
 def job_cancel(*, job: GenerationJob) -> bool:
@@ -773,10 +777,16 @@ def _provider_call(job, token, *, spec: ModelSpec, connection, inputs: JobInputs
         user_ref=user_reference(job.owner_id),
     )
     on_partial = partial(_partial_store, job, token)
-    if job.kind == Kind.EDIT:
-        return provider.edit(**common, prompt=job.prompt, inputs=inputs, on_partial=on_partial)
-    if job.kind == Kind.VARIATION:
-        return provider.create_variation(**common, inputs=inputs)
+    if job.kind in (Kind.EDIT, Kind.VARIATION):
+        # Edit and variation jobs always carry their input images, and the registry offers
+        # them only on models whose family's provider takes them (OpenAI Images).
+        editor = cast(EditingImageProvider, provider)
+        edit_inputs = cast(JobInputs, inputs)
+        if job.kind == Kind.EDIT:
+            return editor.edit(
+                **common, prompt=job.prompt, inputs=edit_inputs, on_partial=on_partial
+            )
+        return editor.create_variation(**common, inputs=edit_inputs)
     return provider.generate(**common, prompt=job.prompt, on_partial=on_partial)
 
 
@@ -919,7 +929,8 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         error = ProviderError("mj_task_failed", detail=task.fail_reason or task.status.lower())
         _finish(job, token, Status.FAILED, code=error.code, message=error.message)
         return RunOutcome()
-    if timezone.now() >= deadline:
+    # A task that could not be fetched is only left when the deadline has passed (above).
+    if timezone.now() >= deadline or task is None:
         try:
             client.cancel(job.provider_task_id)
         except ProviderError as exc:

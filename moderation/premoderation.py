@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 import openai
 from django.conf import settings
 
@@ -30,7 +29,7 @@ def prompt_premoderate(*, prompt: str) -> Verdict:
         base_url=settings.OPENAI_BASE_URL,
         api_key=settings.OPENAI_API_KEY,
         max_retries=0,
-        timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0),
+        timeout=openai.Timeout(TIMEOUT_SECONDS, connect=5.0),
     )
     try:
         response = client.moderations.create(
@@ -38,7 +37,8 @@ def prompt_premoderate(*, prompt: str) -> Verdict:
         )
     except openai.OpenAIError as exc:
         raise PremoderationUnavailable(str(exc)[:500]) from exc
-    flagged, categories = False, set()
+    flagged = False
+    categories: set[str] = set()
     for result in response.results or []:
         if result.flagged:
             flagged = True

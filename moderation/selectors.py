@@ -32,7 +32,7 @@ from moderation.models import AuditEntry, BlockedTerm, ImageReport, Quota, Suspe
 from teams.models import Membership
 
 Status = GenerationJob.Status
-MONEY = DecimalField(max_digits=12, decimal_places=4)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=4)
 RATE_WINDOW = dt.timedelta(minutes=1)
 NUMBER_RE = r"^[0-9]{1,6}(\.[0-9]{1,10})?([eE]-?[0-9]{1,2})?$"
 # Jobs that made, or may still make (and bill), images count against the quota.

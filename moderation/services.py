@@ -86,6 +86,7 @@ def image_hide(*, actor, image: Image, reason: str) -> None:
 
 def image_delete(*, actor, image: Image, reason: str) -> None:
     """Delete the row and both stored objects; the reports stay, pointing at nothing."""
+    keys = (image.original_key, image.thumbnail_key)
     detail = {
         "owner": image.owner_id,
         "job": str(image.job_id),
@@ -106,7 +107,7 @@ def image_delete(*, actor, image: Image, reason: str) -> None:
         )
         image.delete()
     # After the commit: a storage failure must not bring back a row whose decision is made.
-    for key in (detail["original_key"], detail["thumbnail_key"]):
+    for key in keys:
         try:
             default_storage.delete(key)
         except Exception:  # noqa: BLE001 - any backend error; the audit entry keeps the key

@@ -50,3 +50,29 @@ class ImageProvider(Protocol):
         user_ref: str,
         on_partial: PartialCallback | None = None,
     ) -> ProviderResult: ...
+
+
+class EditingImageProvider(ImageProvider, Protocol):
+    """A provider whose models also take edits and variations (the OpenAI Images family)."""
+
+    def edit(
+        self,
+        *,
+        connection: Connection,
+        spec: ModelSpec,
+        prompt: str,
+        params: dict,
+        user_ref: str,
+        inputs: JobInputs,
+        on_partial: PartialCallback | None = None,
+    ) -> ProviderResult: ...
+
+    def create_variation(
+        self,
+        *,
+        connection: Connection,
+        spec: ModelSpec,
+        params: dict,
+        user_ref: str,
+        inputs: JobInputs,
+    ) -> ProviderResult: ...

@@ -73,8 +73,7 @@ def images_in_message(message: dict) -> tuple[list[dict], str]:
         url = _image_part_url(part)
         if url:
             urls.append(url)
-    seen: set[str] = set()
-    unique = [u for u in urls if not (u in seen or seen.add(u))]
+    unique = list(dict.fromkeys(urls))  # first occurrence of each, in order
     return [_item_for(url) for url in unique], "\n".join(t.strip() for t in texts if t.strip())
 
 

@@ -8,7 +8,9 @@ then polled (``/mj/task/{id}/fetch``) until it succeeds or fails; the job logic 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -57,7 +59,9 @@ class MidjourneyTask:
     def from_json(cls, data: dict) -> MidjourneyTask:
         if not isinstance(data, dict) or not data.get("id"):
             raise ProviderError("bad_response", detail="A task without an id.")
-        properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+        properties = data.get("properties")
+        if not isinstance(properties, dict):
+            properties = {}
         buttons = [
             {
                 "custom_id": b["customId"],
@@ -135,8 +139,9 @@ class MidjourneyClient:
         data = self._request("POST", path, json=payload, sending=True)
         if not isinstance(data, dict):
             raise ProviderError("bad_response", detail=str(data)[:300])
+        raw_code: Any = data.get("code")  # whatever the proxy sent; int() decides
         try:
-            code = int(data.get("code"))
+            code = int(raw_code)
         except (TypeError, ValueError):
             raise ProviderError("bad_response", detail=str(data)[:300]) from None
         description = str(data.get("description") or "")
@@ -146,7 +151,7 @@ class MidjourneyClient:
             SUBMIT_ERRORS.get(code, "mj_submit_failed"), detail=f"code {code}: {description}"
         )
 
-    def imagine(self, *, prompt: str, images: list[InputFile] = ()) -> SubmitResult:
+    def imagine(self, *, prompt: str, images: Sequence[InputFile] = ()) -> SubmitResult:
         payload = {"prompt": prompt, "base64Array": [_data_url(i) for i in images]}
         return self._submit("/mj/submit/imagine", payload)
 

@@ -12,8 +12,8 @@ import email.utils
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 
-import httpx
 import openai
 from django.conf import settings
 
@@ -39,11 +39,11 @@ def _client(connection: Connection) -> openai.OpenAI:
         base_url=connection.base_url,
         api_key=connection.api_key,
         max_retries=0,
-        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
     )
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait, from Retry-After (seconds or HTTP date) or x-ratelimit-reset-*."""
     raw = headers.get("retry-after-ms")
     if raw:
