@@ -235,13 +235,9 @@ def job_run(*, job_id) -> RunOutcome:
             return outcome_or_answer
         answer = outcome_or_answer
     if answer is None:
-        if job.provider_request_sent_at is not None:
-            # An earlier attempt sent the request and died before keeping the answer.
-            _finish(job, token, Status.UNKNOWN, code="worker_lost_unknown_outcome")
-            return RunOutcome()
-        if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
-            _finish(job, token, Status.FAILED, code="too_many_attempts")
-            return RunOutcome()
+        refused = _send_refused(job, token)
+        if refused is not None:
+            return refused
         outcome_or_answer = _call_provider(job, token)
         if isinstance(outcome_or_answer, RunOutcome):
             return outcome_or_answer
@@ -292,6 +288,18 @@ def job_run(*, job_id) -> RunOutcome:
     _trim_answer(answer)
     _partials_delete(job)
     return RunOutcome()
+
+
+def _send_refused(job, token) -> RunOutcome | None:
+    """The outcome when this attempt must not send the provider request; None when it may."""
+    if job.provider_request_sent_at is not None:
+        # An earlier attempt sent the request and died before keeping the answer.
+        _finish(job, token, Status.UNKNOWN, code="worker_lost_unknown_outcome")
+        return RunOutcome()
+    if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
+        _finish(job, token, Status.FAILED, code="too_many_attempts")
+        return RunOutcome()
+    return None
 
 
 def _inputs_or_outcome(job, token):
@@ -882,12 +890,9 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
     if not job.provider_task_id:
         # A task already submitted is never submitted again: without its id we cannot
         # know whether it exists, so the outcome is unknown.
-        if job.provider_request_sent_at is not None:
-            _finish(job, token, Status.UNKNOWN, code="worker_lost_unknown_outcome")
-            return RunOutcome()
-        if job.attempts > settings.ATELIER_JOB_MAX_ATTEMPTS:
-            _finish(job, token, Status.FAILED, code="too_many_attempts")
-            return RunOutcome()
+        refused = _send_refused(job, token)
+        if refused is not None:
+            return refused
         inputs = _inputs_or_outcome(job, token)
         if isinstance(inputs, RunOutcome):
             return inputs
