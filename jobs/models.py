@@ -68,6 +68,9 @@ class GenerationJob(models.Model):
     partial_image_key = models.CharField(max_length=255, blank=True)
     # The provider's own id for asynchronous tasks (Midjourney).
     provider_task_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # When a Midjourney task waiting in a modal (Custom Zoom, Vary (Region)) was confirmed:
+    # like the submit itself, a confirmation is sent once.
+    provider_modal_sent_at = models.DateTimeField(null=True, blank=True)
     # Follow-ups the provider offers once the task is done (Midjourney's buttons):
     # [{"custom_id": ..., "label": ..., "emoji": ...}].
     provider_actions = models.JSONField(default=list, blank=True)

@@ -178,6 +178,16 @@ class ModelSpec:
         }
         return tuple(kind for kind, on in offered.items() if on)
 
+    def input_count(self, kind: Kind) -> tuple[int, int]:
+        """How many uploaded images a request of this kind takes: (fewest, most)."""
+        return {
+            Kind.GENERATE: (0, 0),
+            Kind.EDIT: (1, self.max_input_images),
+            Kind.VARIATION: (1, 1),
+            Kind.BLEND: (2, self.max_input_images),
+            Kind.DESCRIBE: (1, 1),
+        }[Kind(kind)]
+
     @property
     def endpoints(self) -> dict[str, str]:
         paths = _ENDPOINTS[self.family.value]
@@ -199,6 +209,11 @@ class ModelSpec:
         return {
             "family": self.family.value,
             "kinds": [kind.value for kind in self.kinds],
+            "input_counts": {
+                kind.value: list(self.input_count(kind))
+                for kind in self.kinds
+                if kind != Kind.GENERATE
+            },
             "prompt_max_chars": self.prompt_max_chars,
             "sizes": list(self.sizes),
             "custom_size": self.size_rule.describe() if self.size_rule else None,

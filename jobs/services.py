@@ -50,6 +50,8 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 120.0
 # Never wait longer than this, whatever Retry-After says: a longer wait is the reaper's job.
 MAX_RETRY_DELAY_SECONDS = 900.0
+# A cancel is sent from the web request that asks for it; a slow proxy must not hold it.
+MIDJOURNEY_CANCEL_TIMEOUT_SECONDS = 10.0
 
 
 class StorageUnavailable(Exception):
@@ -112,7 +114,8 @@ def job_enqueue(*, job_id, countdown: float | None = None) -> None:
 
 def job_cancel(*, job: GenerationJob) -> bool:
     """Cancel a job that has not finished. A provider call already under way still
-    completes at the provider; whatever it returns is not stored."""
+    completes at the provider; whatever it returns is not stored. A Midjourney task is
+    cancelled at the proxy too, at once (the next due poll tries again if this fails)."""
     updated = GenerationJob.objects.filter(
         id=job.id, status__in=[Status.QUEUED, Status.RUNNING]
     ).update(
@@ -121,6 +124,16 @@ def job_cancel(*, job: GenerationJob) -> bool:
         lease_expires_at=None,
         updated_at=timezone.now(),
     )
+    if updated == 1 and job.provider == Family.MIDJOURNEY:
+        # The worker may have recorded the task id since this instance was loaded.
+        task_id = (
+            GenerationJob.objects.filter(id=job.id)
+            .values_list("provider_task_id", flat=True)
+            .first()
+        )
+        if task_id:
+            job.provider_task_id = task_id
+            _midjourney_cancel_at_provider(job, timeout=MIDJOURNEY_CANCEL_TIMEOUT_SECONDS)
     return updated == 1
 
 
@@ -584,12 +597,7 @@ def job_create_describe(
 
 
 def _input_count_error(spec: ModelSpec, kind: Kind, count: int) -> str | None:
-    low, high = {
-        Kind.EDIT: (1, spec.max_input_images),
-        Kind.VARIATION: (1, 1),
-        Kind.BLEND: (2, spec.max_input_images),
-        Kind.DESCRIBE: (1, 1),
-    }[kind]
+    low, high = spec.input_count(kind)
     if count == 0:
         return "Upload an image, or pick one from your gallery."
     if low <= count <= high:
@@ -942,7 +950,40 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
             logger.info("job %s midjourney cancel failed: %s", job.id, exc.code)
         _finish(job, token, Status.FAILED, code="mj_timeout")
         return RunOutcome()
+    if task.status == "MODAL":
+        return _midjourney_confirm(job, token, client)
     return _midjourney_wait(job, token, progress=task.progress or task.status.title())
+
+
+def _midjourney_confirm(job, token, client: MidjourneyClient) -> RunOutcome:
+    """Some buttons (Custom Zoom, Vary (Region)) open a modal: the action answers code 21
+    and its task waits, status MODAL, until /mj/submit/modal confirms it with a prompt.
+    The confirmation is marked sent before it is sent, so it is never sent twice."""
+    if job.provider_modal_sent_at is not None:
+        # Sent by an earlier poll (or its outcome is unknown): the task will move on, or
+        # stay put until the deadline cancels it.
+        return _midjourney_wait(job, token, progress="Confirming")
+    if _guarded(job, token).update(provider_modal_sent_at=timezone.now()) != 1:
+        return RunOutcome()
+    try:
+        result = client.modal(task_id=job.provider_task_id, prompt=job.prompt)
+    except ProviderError as exc:
+        logger.info("job %s midjourney modal error %s (%s)", job.id, exc.code, exc.detail)
+        if exc.code == "timeout_unknown_outcome":
+            return _midjourney_wait(job, token, progress="Confirming")
+        if exc.retryable:
+            # Not accepted: the next poll, still within the deadline, confirms again.
+            if _guarded(job, token).update(provider_modal_sent_at=None) != 1:
+                return RunOutcome()
+            return _midjourney_wait(job, token, progress="Waiting to confirm")
+        _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+        return RunOutcome()
+    if result.task_id != job.provider_task_id:
+        # Some proxies carry on under a new id; the waiting one never moves again.
+        if _guarded(job, token).update(provider_task_id=result.task_id) != 1:
+            return RunOutcome()
+        job.provider_task_id = result.task_id
+    return _midjourney_wait(job, token, progress="Confirmed")
 
 
 def _midjourney_keep_answer(job, token, task: MidjourneyTask) -> ProviderAnswer | RunOutcome:
@@ -971,8 +1012,9 @@ def _midjourney_keep_answer(job, token, task: MidjourneyTask) -> ProviderAnswer 
     return answer
 
 
-def _midjourney_cancel_at_provider(job) -> None:
-    """Tell Midjourney about a cancel made in Atelier, once, at the next due poll."""
+def _midjourney_cancel_at_provider(job, *, timeout: float | None = None) -> None:
+    """Tell Midjourney about a cancel made in Atelier, once: when it is made, or else at
+    the next due poll."""
     if job.provider != Family.MIDJOURNEY:
         return
     claimed = GenerationJob.objects.filter(
@@ -984,9 +1026,13 @@ def _midjourney_cancel_at_provider(job) -> None:
     if connection is None:
         return
     try:
-        MidjourneyClient(connection).cancel(job.provider_task_id)
+        MidjourneyClient(connection).cancel(job.provider_task_id, timeout=timeout)
     except ProviderError as exc:
-        logger.info("job %s midjourney cancel failed: %s", job.id, exc.code)
+        logger.warning("job %s midjourney cancel failed: %s", job.id, exc.code)
+        # Let the next due poll try again.
+        GenerationJob.objects.filter(id=job.id, error_code="cancelled_at_provider").update(
+            error_code=""
+        )
 
 
 def job_create_midjourney_action(*, user, job: GenerationJob, custom_id: str) -> GenerationJob:

@@ -680,8 +680,8 @@ class FakeImageProvider:
         return task
 
     def _mj_advance(self, task: dict) -> None:
-        if task["status"] in MJ_FINISHED:
-            return
+        if task["status"] in MJ_FINISHED or task["status"] == "MODAL":
+            return  # a task in a modal waits for /mj/submit/modal
         task["_fetches"] += 1
         scenario = task["_scenario"]
         if scenario == "mj_slow" or task["_fetches"] == 1:
@@ -743,6 +743,16 @@ class FakeImageProvider:
                     for i in range(1, 5)
                 ]
             )
+            if scenario == "mj_modal":  # a button that opens a modal, as Custom Zoom does
+                task["buttons"].append(
+                    {
+                        "customId": f"MJ::CustomZoom::{job_hash}",
+                        "emoji": "🔍",
+                        "label": "Custom Zoom",
+                        "type": 2,
+                        "style": 2,
+                    }
+                )
 
     def _mj(self, handler, method: str, body) -> None:
         path = handler.path.split("?")[0]
@@ -850,12 +860,34 @@ class FakeImageProvider:
                     handler, 200, {"code": 4, "description": "customId参数错误", "result": None}
                 )
                 return
+            if body["customId"].startswith(("MJ::CustomZoom::", "MJ::Inpaint::")):
+                # midjourney-proxy answers 21 and leaves the task waiting for its modal.
+                task = self._mj_new_task(
+                    action="ZOOM" if "CustomZoom" in body["customId"] else "INPAINT",
+                    prompt=parent["prompt"],
+                    scenario=parent["_scenario"],
+                )
+                task["status"], task["progress"] = "MODAL", "0%"
+                payload = {"code": 21, "description": "窗口等待", "result": task["id"]}
+                self._json(handler, 200, {**payload, "properties": {}})
+                return
             action = body["customId"].split("::")[2]
             task = self._mj_new_task(
                 action={"upsample": "UPSCALE", "variation": "VARIATION"}.get(action, "REROLL"),
                 prompt=parent["prompt"],
                 scenario=parent["_scenario"],
             )
+        elif kind == "modal":
+            task = self.mj_tasks.get(str(body.get("taskId")))
+            if task is None:
+                self._json(
+                    handler, 200, {"code": 3, "description": MJ_SUBMIT_CODES[3], "result": None}
+                )
+                return
+            if task["status"] != "MODAL":
+                self._json(handler, 200, {"code": 4, "description": "任务状态错误", "result": None})
+                return
+            task["status"], task["prompt"] = "SUBMITTED", prompt or task["prompt"]
         else:
             self._json(handler, 404, {"error": "Not found"})
             return

@@ -8,6 +8,7 @@ then polled (``/mj/task/{id}/fetch``) until it succeeds or fails; the job logic 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,8 +99,16 @@ class MidjourneyClient:
             return {}
         return {"Authorization": f"Bearer {self._api_key}", "mj-api-secret": self._api_key}
 
-    def _request(self, method: str, path: str, *, json=None, sending: bool = False):
-        timeout = settings.ATELIER_PROVIDER_TIMEOUT
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json=None,
+        sending: bool = False,
+        timeout: float | None = None,
+    ):
+        timeout = timeout or settings.ATELIER_PROVIDER_TIMEOUT
         try:
             response = httpx.request(
                 method,
@@ -165,6 +174,10 @@ class MidjourneyClient:
     def action(self, *, task_id: str, custom_id: str) -> SubmitResult:
         return self._submit("/mj/submit/action", {"taskId": task_id, "customId": custom_id})
 
+    def modal(self, *, task_id: str, prompt: str) -> SubmitResult:
+        """Confirm a task an action left waiting in a modal (status MODAL, submit code 21)."""
+        return self._submit("/mj/submit/modal", {"taskId": task_id, "prompt": prompt})
+
     def fetch(self, task_id: str) -> MidjourneyTask:
         try:
             data = self._request("GET", f"/mj/task/{task_id}/fetch")
@@ -182,5 +195,18 @@ class MidjourneyClient:
             raise ProviderError("bad_response", detail=str(data)[:300])
         return [MidjourneyTask.from_json(item) for item in data]
 
-    def cancel(self, task_id: str) -> None:
-        self._request("POST", f"/mj/task/{task_id}/cancel")
+    def cancel(self, task_id: str, *, timeout: float | None = None) -> None:
+        self._request("POST", f"/mj/task/{task_id}/cancel", timeout=timeout)
+
+
+_NUMBER_MARK = re.compile(r"^\s*(?:[1-9]\ufe0f?\u20e3|[1-9][.)])\s*")
+
+
+def described_prompts(text: str) -> list[str]:
+    """The separate prompts in a describe task's answer, without their 1️⃣ 2️⃣ … markers."""
+    prompts = []
+    for block in re.split(r"\n\s*\n", text or ""):
+        prompt = _NUMBER_MARK.sub("", block.strip()).strip()
+        if prompt:
+            prompts.append(prompt)
+    return prompts

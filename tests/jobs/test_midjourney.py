@@ -312,3 +312,112 @@ def test_a_task_midjourney_forgot_ends_unknown(imagine, fake_connections):
     assert (job.status, job.error_code) == (Status.UNKNOWN, "mj_task_lost")
     assert "cannot tell whether it finished" in job.error_message
     assert len(mj_calls(fake_connections, "/mj/submit/")) == 1
+
+
+def finished(imagine, prompt):
+    job = imagine(prompt)
+    run(job)
+    poll(job)
+    poll(job)
+    assert job.status == Status.SUCCEEDED, job.error_message
+    return job
+
+
+def test_a_button_that_opens_a_modal_is_confirmed_once_then_polled(
+    imagine, alice, fake_connections
+):
+    job = finished(imagine, "a harbour at night fake:mj_modal")
+    zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
+    child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
+
+    run(child)  # the action answers 21: its task waits in a modal
+    [action] = mj_calls(fake_connections, "/mj/submit/action")
+    assert action.status == 200
+    assert fake_connections.mj_tasks[child.provider_task_id]["status"] == "MODAL"
+    assert child.status == Status.RUNNING and child.provider_modal_sent_at is None
+
+    poll(child)  # the poll sees MODAL and confirms it with the prompt
+    [modal] = mj_calls(fake_connections, "/mj/submit/modal")
+    assert modal.body == {"taskId": child.provider_task_id, "prompt": job.prompt}
+    assert child.provider_modal_sent_at is not None
+    assert (child.status, child.progress) == (Status.RUNNING, "Confirmed")
+
+    poll(child)
+    assert child.progress == "40%"
+    poll(child)
+    assert child.status == Status.SUCCEEDED, child.error_message
+    assert Image.objects.filter(job=child).count() == 1
+    assert len(mj_calls(fake_connections, "/mj/submit/modal")) == 1
+    assert len(mj_calls(fake_connections, "/mj/submit/action")) == 1
+
+
+def test_a_modal_already_confirmed_is_never_confirmed_again(imagine, alice, fake_connections):
+    job = finished(imagine, "a quiet bay fake:mj_modal")
+    zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
+    child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
+    run(child)
+    # A worker marked the confirmation sent and died before the proxy saw it.
+    GenerationJob.objects.filter(id=child.id).update(provider_modal_sent_at=timezone.now())
+    poll(child)
+    poll(child)
+    assert (child.status, child.progress) == (Status.RUNNING, "Confirming")
+    assert mj_calls(fake_connections, "/mj/submit/modal") == []
+    GenerationJob.objects.filter(id=child.id).update(
+        provider_request_sent_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    poll(child)
+    assert (child.status, child.error_code) == (Status.FAILED, "mj_timeout")
+    assert fake_connections.mj_tasks[child.provider_task_id]["status"] == "CANCEL"
+
+
+def test_a_modal_the_proxy_refuses_fails_the_job_with_its_reason(
+    imagine, alice, fake_connections, monkeypatch
+):
+    job = finished(imagine, "a stormy cape fake:mj_modal")
+    zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
+    child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
+    run(child)
+    confirm = MidjourneyClient.modal
+
+    def after_the_window_closed(self, *, task_id, prompt):
+        fake_connections.mj_tasks[task_id]["status"] = "FAILURE"
+        return confirm(self, task_id=task_id, prompt=prompt)
+
+    monkeypatch.setattr(MidjourneyClient, "modal", after_the_window_closed)
+    poll(child)
+    assert (child.status, child.error_code) == (Status.FAILED, "mj_validation_error")
+    assert child.error_message == (
+        "Midjourney rejected the request as invalid (code 4). "
+        "The provider said: code 4: 任务状态错误"
+    )
+    assert len(mj_calls(fake_connections, "/mj/submit/modal")) == 1
+
+
+def test_cancelling_a_running_task_cancels_it_at_midjourney_at_once(imagine, fake_connections):
+    job = imagine("a very long ride fake:mj_slow")
+    run(job)
+    assert services.job_cancel(job=job)
+    [cancel] = mj_calls(fake_connections, "/cancel")
+    assert cancel.path == f"/mj/task/{job.provider_task_id}/cancel"
+    assert fake_connections.mj_tasks[job.provider_task_id]["status"] == "CANCEL"
+    poll(job)  # the poll that was due still arrives, and says nothing more
+    assert job.status == Status.CANCELLED
+    assert len(mj_calls(fake_connections, "/cancel")) == 1
+
+
+def test_a_cancel_midjourney_does_not_answer_is_logged_and_the_job_still_cancelled(
+    imagine, fake_connections, caplog
+):
+    job = imagine("an unreachable ride fake:mj_slow")
+    run(job)
+    ProviderConnection.objects.filter(name="fake-mj").update(base_url="http://127.0.0.1:9")
+    assert services.job_cancel(job=job)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert "midjourney cancel failed: connection_error" in caplog.text
+    assert mj_calls(fake_connections, "/cancel") == []
+    # The poll that was due tries once more, now that the proxy is back.
+    ProviderConnection.objects.filter(name="fake-mj").update(base_url=fake_connections.root_url)
+    poll(job)
+    assert len(mj_calls(fake_connections, "/cancel")) == 1
+    assert job.status == Status.CANCELLED
