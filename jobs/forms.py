@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.connections import offered_models
 from jobs.models import GenerationJob
+from jobs.registry import Kind
 from jobs.selectors import edit_models
 
 PARAM_FIELDS = (
@@ -38,11 +39,41 @@ class RegistryErrorsMixin:
                 self.add_error(target, message)
 
 
+# What the composer can ask for; the chosen model's registry kinds say which it offers.
+# Edits and variations start from an image's card instead.
+COMPOSER_KINDS = [
+    (Kind.GENERATE.value, "Imagine"),
+    (Kind.BLEND.value, "Blend"),
+    (Kind.DESCRIBE.value, "Describe"),
+]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several uploads under one name, as Django's documentation suggests."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
 class GenerationForm(RegistryErrorsMixin, forms.Form):
-    """Collects a request; the model registry (via ``job_create``) decides what is valid."""
+    """Collects a request; the model registry (via the services) decides what is valid."""
 
     model = forms.ChoiceField()
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), strip=True)
+    kind = forms.ChoiceField(choices=COMPOSER_KINDS, required=False)
+    # Not required here: the registry says whether this kind of request needs one, in its words.
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), strip=True, required=False)
+    images = MultipleFileField(required=False)
     size = forms.CharField(required=False)
     n = forms.IntegerField(required=False, min_value=1, initial=1)
     quality = forms.CharField(required=False)
@@ -58,6 +89,9 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         model_field = cast(forms.ChoiceField, self.fields["model"])
         model_field.choices = [(spec.name, spec.label) for spec in offered_models()]
+
+    def image_bytes(self) -> list[bytes]:
+        return [upload.read() for upload in self.cleaned_data.get("images") or []]
 
     def params(self) -> dict:
         return {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/partial/", views.job_partial_image, name="job_partial_image"),
     path("jobs/<uuid:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<uuid:job_id>/retry/", views.job_retry, name="job_retry"),
+    path("jobs/<uuid:job_id>/action/", views.job_midjourney_action, name="job_midjourney_action"),
     path("images/<int:image_id>/edit/", views.image_edit, name="image_edit"),
     path("images/<int:image_id>/variations/", views.image_variations, name="image_variations"),
 ]

@@ -13,6 +13,7 @@ from jobs import selectors, services
 from jobs.admission import JobRefused
 from jobs.connections import offered_models
 from jobs.forms import EditForm, GenerationForm, initial_from_job
+from jobs.registry import Kind
 
 
 def _card_actions() -> dict:
@@ -73,15 +74,12 @@ def _errors_in_place(response, selector: str):
 @login_required
 def studio(request):
     initial = _remix_initial(request) if request.method == "GET" else None
-    form = GenerationForm(request.POST or None, initial=initial or request.GET or None)
+    form = GenerationForm(
+        request.POST or None, request.FILES or None, initial=initial or request.GET or None
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.job_create(
-                user=request.user,
-                model_name=form.cleaned_data["model"],
-                prompt=form.cleaned_data["prompt"],
-                params=form.params(),
-            )
+            job = _composer_job(request, form)
         except ValidationError as error:
             form.add_registry_errors(error)
         except JobRefused as refusal:
@@ -92,6 +90,31 @@ def studio(request):
                 return _new_card(request, job)
             return redirect("jobs:studio")
     return _studio_form(request, form, status=400 if form.errors else 200)
+
+
+def _composer_job(request, form):
+    """The job the composer asks for: imagine (a prompt), or Midjourney's blend or describe."""
+    kind = form.cleaned_data.get("kind") or Kind.GENERATE
+    model_name = form.cleaned_data["model"]
+    if kind == Kind.BLEND:
+        return services.job_create_blend(
+            user=request.user, model_name=model_name, images=form.image_bytes()
+        )
+    if kind == Kind.DESCRIBE:
+        images = form.image_bytes()
+        if len(images) > 1:
+            raise ValidationError(
+                {"images": [f"Describe takes exactly one image; you gave {len(images)}."]}
+            )
+        return services.job_create_describe(
+            user=request.user, model_name=model_name, image=images[0] if images else None
+        )
+    return services.job_create(
+        user=request.user,
+        model_name=model_name,
+        prompt=form.cleaned_data["prompt"],
+        params=form.params(),
+    )
 
 
 def _studio_form(request, form, *, status: int):
@@ -149,6 +172,26 @@ def job_retry(request, job_id):
         return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
     if request.htmx:
         return _new_card(request, retry)
+    return redirect("jobs:studio")
+
+
+@login_required
+@require_POST
+def job_midjourney_action(request, job_id):
+    """One of a finished Midjourney task's buttons (U1, V2, reroll …) as a follow-up job."""
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    try:
+        child = services.job_create_midjourney_action(
+            user=request.user, job=job, custom_id=request.POST.get("custom_id", "")
+        )
+    except ValidationError as error:
+        response = _card(request, job, status=400, error=" ".join(error.messages))
+        return _errors_in_place(response, f"#job-{job.id}")
+    except JobRefused as refusal:
+        response = _card(request, job, status=refusal.status_code, error=refusal.message)
+        return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
+    if request.htmx:
+        return _new_card(request, child)
     return redirect("jobs:studio")
 
 

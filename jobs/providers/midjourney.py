@@ -210,3 +210,13 @@ def described_prompts(text: str) -> list[str]:
         if prompt:
             prompts.append(prompt)
     return prompts
+
+
+def button_name(button: dict) -> str:
+    """A button's words: its label, or for an emoji-only one (reroll, pan arrows) the name
+    in its custom id, e.g. ``MJ::JOB::reroll::0::…`` → "Reroll"."""
+    if button.get("label"):
+        return str(button["label"])
+    parts = str(button.get("custom_id") or "").split("::")
+    name = parts[2] if len(parts) > 2 and parts[1] == "JOB" else parts[1] if len(parts) > 1 else ""
+    return name.replace("_", " ").capitalize()

@@ -23,6 +23,7 @@ function setupStudioForm(form) {
     const size = form.elements.size;
     if (!size.value || (!model.sizes.includes(size.value) && !model.custom_size)) size.value = model.default_size;
     size.title = model.custom_size ? `Or ${model.custom_size}` : "";
+    field("size").hidden = model.sizes.length === 0 && !model.custom_size;
     form.elements.n.max = model.n_max;
     field("n").hidden = model.n_max <= 1;
     for (const [name, key] of Object.entries(choices)) {
@@ -39,7 +40,38 @@ function setupStudioForm(form) {
     if (!model.partial_images_max) form.elements.partial_images.value = "";
     field("seed").hidden = !model.seed;
     if (!model.seed) form.elements.seed.value = "";
+    applyModes(model);
     count();
+  }
+
+  // Modes are the model's registry kinds that the composer can ask for (imagine, blend,
+  // describe); a mode that takes uploads swaps the prompt for a file picker.
+  function applyModes(model) {
+    const offered = [...form.querySelectorAll("[data-kind]")];
+    offered.forEach((label) => { label.hidden = !model.kinds.includes(label.dataset.kind); });
+    const visible = offered.filter((label) => !label.hidden);
+    field("kind").hidden = visible.length <= 1;
+    const checked = offered.find((label) => label.querySelector("input").checked);
+    if (!checked || checked.hidden) visible[0].querySelector("input").checked = true;
+    const kind = form.elements.kind.value;
+    const uploads = model.input_counts[kind];
+    field("prompt").hidden = Boolean(uploads);
+    form.elements.prompt.disabled = Boolean(uploads);
+    form.querySelector(".params").hidden = Boolean(uploads);
+    field("images").hidden = !uploads;
+    const images = form.elements.images;
+    images.disabled = !uploads;
+    const button = document.getElementById("generate-button");
+    button.textContent = uploads ? form.querySelector(`[data-kind="${kind}"]`).textContent.trim() : "Generate";
+    if (!uploads) return;
+    const [fewest, most] = uploads;
+    images.multiple = most > 1;
+    images.accept = model.input_formats.map((f) => `image/${f.toLowerCase()}`).join(",");
+    document.getElementById("images-rule").textContent =
+      fewest === most ? `${fewest} image${fewest > 1 ? "s" : ""}` : `${fewest}–${most} images`;
+    const megabytes = Math.floor(model.max_input_bytes / 1048576);
+    document.getElementById("images-hint").textContent =
+      `${model.input_formats.join(", ")} up to ${megabytes} MB each`;
   }
 
   function count() {
@@ -50,7 +82,10 @@ function setupStudioForm(form) {
     counter.classList.toggle("over", length > model.prompt_max_chars);
   }
 
-  form.addEventListener("change", (e) => { if (e.target.name === "model") apply(); });
+  form.addEventListener("change", (e) => {
+    if (e.target.name === "model") apply();
+    if (e.target.name === "kind") applyModes(models[form.elements.model.value]);
+  });
   form.addEventListener("input", (e) => { if (e.target.name === "prompt") count(); });
   form.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
@@ -59,16 +94,27 @@ function setupStudioForm(form) {
 }
 
 document.body.addEventListener("click", (e) => {
-  const item = e.target.closest(".history-item");
+  const item = e.target.closest(".history-item, .use-prompt");
   const form = document.getElementById("generate-form");
   if (!item || !form) return;
+  // A described prompt goes back to the model that described it, in its prompt mode.
+  const model = item.closest("[data-model]")?.dataset.model;
+  if (model && [...form.elements.model.options].some((o) => o.value === model)) {
+    form.elements.model.value = model;
+  }
+  const fromPrompt = form.querySelector('input[name="kind"][value="generate"]');
+  if (fromPrompt) fromPrompt.checked = true;
+  form.elements.model.dispatchEvent(new Event("change", { bubbles: true }));
   form.elements.prompt.value = item.dataset.prompt;
   form.elements.prompt.dispatchEvent(new Event("input", { bubbles: true }));
   form.elements.prompt.focus();
 });
 
 document.body.addEventListener("htmx:afterRequest", (e) => {
-  if (e.target.id === "generate-form" && e.detail.xhr.status === 201) e.target.elements.prompt.focus();
+  if (e.target.id === "generate-form" && e.detail.xhr.status === 201) {
+    e.target.elements.images.value = "";
+    if (!e.target.elements.prompt.disabled) e.target.elements.prompt.focus();
+  }
 });
 
 const lastPreview = new Map();
