@@ -743,6 +743,16 @@ class FakeImageProvider:
                     for i in range(1, 5)
                 ]
             )
+            # Vary (Region) needs a painted mask, which Atelier does not send.
+            task["buttons"].append(
+                {
+                    "customId": f"MJ::Inpaint::1::{job_hash}::SOLO",
+                    "emoji": "🖌️",
+                    "label": "Vary (Region)",
+                    "type": 2,
+                    "style": 2,
+                }
+            )
             if scenario == "mj_modal":  # a button that opens a modal, as Custom Zoom does
                 task["buttons"].append(
                     {

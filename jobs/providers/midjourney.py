@@ -32,6 +32,9 @@ SUBMIT_ERRORS = {
 _HTTP_ERRORS = {401: "invalid_api_key", 403: "access_denied", 404: "endpoint_not_found"}
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCEL"}
+# Buttons that need input Atelier cannot give (Vary (Region) wants a painted mask) are
+# not offered, rather than offered and failing at the proxy.
+UNSUPPORTED_BUTTON_PREFIXES = ("MJ::Inpaint::",)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class MidjourneyTask:
                 "emoji": b.get("emoji") or "",
             }
             for b in data.get("buttons") or []
-            if isinstance(b, dict) and b.get("customId")
+            if isinstance(b, dict)
+            and b.get("customId")
+            and not str(b["customId"]).startswith(UNSUPPORTED_BUTTON_PREFIXES)
         ]
         return cls(
             id=str(data["id"]),

@@ -85,6 +85,7 @@ def test_a_task_goes_submitted_in_progress_then_success_and_the_grid_is_stored(
     assert (image.width, image.height) == (1024, 1024)
     assert image.original_key in bucket_keys(s3)
     labels = [a["label"] or a["emoji"] for a in job.provider_actions]
+    # The grid also has Vary (Region), which needs a mask Atelier cannot send: not offered.
     assert labels == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
     assert len(mj_calls(fake_connections, "/mj/submit/")) == 1
     assert len(mj_calls(fake_connections, "/fetch")) == 2
