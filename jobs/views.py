@@ -71,6 +71,21 @@ def _errors_in_place(response, selector: str):
     return reswap(retarget(response, selector), "outerHTML")
 
 
+def _follow_up(request, origin, create):
+    """A job made from the card of ``origin``: the new card, or the error on that card."""
+    try:
+        job = create()
+    except ValidationError as error:
+        response = _card(request, origin, status=400, error=" ".join(error.messages))
+        return _errors_in_place(response, f"#job-{origin.id}")
+    except JobRefused as refusal:
+        response = _card(request, origin, status=refusal.status_code, error=refusal.message)
+        return _refused(_errors_in_place(response, f"#job-{origin.id}"), refusal)
+    if request.htmx:
+        return _new_card(request, job)
+    return redirect("jobs:studio")
+
+
 @login_required
 def studio(request):
     initial = _remix_initial(request) if request.method == "GET" else None
@@ -162,17 +177,7 @@ def job_cancel(request, job_id):
 @require_POST
 def job_retry(request, job_id):
     job = selectors.job_get(user=request.user, job_id=job_id)
-    try:
-        retry = services.job_retry(job=job)
-    except ValidationError as error:
-        response = _card(request, job, status=400, error=" ".join(error.messages))
-        return _errors_in_place(response, f"#job-{job.id}")
-    except JobRefused as refusal:
-        response = _card(request, job, status=refusal.status_code, error=refusal.message)
-        return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
-    if request.htmx:
-        return _new_card(request, retry)
-    return redirect("jobs:studio")
+    return _follow_up(request, job, lambda: services.job_retry(job=job))
 
 
 @login_required
@@ -180,19 +185,14 @@ def job_retry(request, job_id):
 def job_midjourney_action(request, job_id):
     """One of a finished Midjourney task's buttons (U1, V2, reroll …) as a follow-up job."""
     job = selectors.job_get(user=request.user, job_id=job_id)
-    try:
-        child = services.job_create_midjourney_action(
-            user=request.user, job=job, custom_id=request.POST.get("custom_id", "")
-        )
-    except ValidationError as error:
-        response = _card(request, job, status=400, error=" ".join(error.messages))
-        return _errors_in_place(response, f"#job-{job.id}")
-    except JobRefused as refusal:
-        response = _card(request, job, status=refusal.status_code, error=refusal.message)
-        return _refused(_errors_in_place(response, f"#job-{job.id}"), refusal)
-    if request.htmx:
-        return _new_card(request, child)
-    return redirect("jobs:studio")
+    custom_id = request.POST.get("custom_id", "")
+    return _follow_up(
+        request,
+        job,
+        lambda: services.job_create_midjourney_action(
+            user=request.user, job=job, custom_id=custom_id
+        ),
+    )
 
 
 @login_required
@@ -202,19 +202,13 @@ def image_variations(request, image_id):
     spec = selectors.variation_model()
     if spec is None:
         raise Http404("No offered model makes variations.")
-    try:
-        job = services.job_create_variation(
+    return _follow_up(
+        request,
+        image.job,
+        lambda: services.job_create_variation(
             user=request.user, model_name=spec.name, params={}, source_image=image
-        )
-    except ValidationError as error:
-        response = _card(request, image.job, status=400, error=" ".join(error.messages))
-        return _errors_in_place(response, f"#job-{image.job_id}")
-    except JobRefused as refusal:
-        response = _card(request, image.job, status=refusal.status_code, error=refusal.message)
-        return _refused(_errors_in_place(response, f"#job-{image.job_id}"), refusal)
-    if request.htmx:
-        return _new_card(request, job)
-    return redirect("jobs:studio")
+        ),
+    )
 
 
 @login_required
