@@ -440,6 +440,17 @@ _GPT_INPUT_FORMATS = ("PNG", "JPEG", "WEBP")
 _MB = 1024 * 1024
 
 
+# Announced by OpenAI on 2 June 2026; proxies that still serve these names list them explicitly.
+_SHUT_DOWN_2026_12_01: dict = {
+    "lifecycle": Lifecycle.RETIRED,
+    "shutdown_on": dt.date(2026, 12, 1),
+    "lifecycle_note": (
+        "Shut down at OpenAI on 1 December 2026; use GPT Image 2 instead. "
+        "Still served by connections that list it."
+    ),
+}
+
+
 def _gpt_image(name: str, label: str, **overrides) -> ModelSpec:
     base: dict[str, Any] = dict(
         name=name,
@@ -544,9 +555,15 @@ MODELS: dict[str, ModelSpec] = {
             "GPT Image 1 Mini",
             input_fidelities=("low",),
             price_per_image_usd={"low": 0.005, "medium": 0.011, "high": 0.036, "default": 0.011},
+            **_SHUT_DOWN_2026_12_01,
         ),
-        _gpt_image("gpt-image-1.5", "GPT Image 1.5", input_fidelities=("high", "low")),
-        _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)"),
+        _gpt_image(
+            "gpt-image-1.5",
+            "GPT Image 1.5",
+            input_fidelities=("high", "low"),
+            **_SHUT_DOWN_2026_12_01,
+        ),
+        _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)", **_SHUT_DOWN_2026_12_01),
         _gpt_image("gpt-image-2", "GPT Image 2", size_rule=_FLEXIBLE),
         _gpt_image("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)", size_rule=_FLEXIBLE),
         _gpt_image("gpt-image-2.5-sunburst", "GPT Image 2.5 Sunburst", **_GPT2_5),

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 from django.core import serializers
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import reverse
 
 from jobs import services
@@ -238,3 +238,18 @@ def test_no_key_reaches_the_logs_in_any_family(alice, s3, fake_connections, capl
     assert API_KEY not in caplog.text
     job.refresh_from_db()
     assert API_KEY not in serializers.serialize("json", [job])
+
+
+def test_models_openai_shut_down_on_1_december_2026_are_not_offered_by_default(db, settings):
+    settings.ATELIER_OPENAI_MODELS = []
+    served = connection_named("openai").models
+    assert {"gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"}.isdisjoint(served)
+    assert "gpt-image-2" in served
+    with pytest.raises(ValidationError) as error:
+        get_model("gpt-image-1.5").clean(prompt="cat", params={})
+    assert "use GPT Image 2 instead" in error.value.message_dict["model"][0]
+
+
+def test_a_connection_that_lists_a_shut_down_model_keeps_serving_it(db, settings):
+    settings.ATELIER_OPENAI_MODELS = ["gpt-image-1.5"]
+    assert connection_for_model(get_model("gpt-image-1.5")).name == "openai"
