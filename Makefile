@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Test-only JavaScript (axe-core for the browser tests), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 run: install
 	bash scripts/run-dev.sh
 
-test: install
+test: install $(NODE_STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy config jobs gallery teams moderation
@@ -35,4 +41,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules
