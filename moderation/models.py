@@ -190,7 +190,8 @@ class AuditEntry(models.Model):
 class TeamQuota(models.Model):
     """Limits shared by a team's members; an empty field sets no team limit.
 
-    Jobs belong to people, so a team's use is what its members made and spent.
+    Jobs belong to people; a team's use is the work done in the team, the jobs whose
+    images are in its library.
     """
 
     team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="quota")

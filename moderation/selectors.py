@@ -13,8 +13,10 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
     IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -294,22 +296,33 @@ def dashboard_stats(*, now: dt.datetime | None = None, days: int = 14) -> dict:
 
 
 # -- teams ------------------------------------------------------------------------
-# Jobs belong to people, not teams: a team's spend is what its members spent.
+# Jobs belong to people. A team's figures count only work done in the team: the
+# jobs whose images are in its library. What members make for themselves stays theirs.
+
+
+def team_jobs(*, team_id: int) -> QuerySet[GenerationJob]:
+    in_library = Image.objects.filter(team_id=team_id).values("job_id")
+    return GenerationJob.objects.filter(id__in=in_library)
 
 
 def team_spend(*, user=None, now: dt.datetime | None = None) -> list[dict]:
-    """This month's spend per team (the user's teams, or every team for staff)."""
+    """This month's jobs and spend per team (the user's teams, or every team for staff)."""
     month_start, _ = month_bounds(now or timezone.now())
-    # One filter() call, so the membership join that groups is the one that filters.
-    in_team = Q(owner__memberships__isnull=False)
-    if user is not None:
-        mine = Membership.objects.filter(user=user).values("team_id")
-        in_team = Q(owner__memberships__team_id__in=mine)
-    jobs = GenerationJob.objects.filter(in_team, created_at__gte=month_start)
-    return list(
-        jobs.values(
-            team_id=F("owner__memberships__team_id"), team=F("owner__memberships__team__name")
+    # One row per (job, team): the job's first image in that team, so that a job with
+    # several images in one library is counted, and its spend summed, once.
+    first_in_team = ~Exists(
+        Image.objects.filter(
+            job_id=OuterRef("id"),
+            team_id=OuterRef("images__team_id"),
+            index__lt=OuterRef("images__index"),
         )
+    )
+    in_team = Q(images__team__isnull=False)
+    if user is not None:
+        in_team = Q(images__team__in=Membership.objects.filter(user=user).values("team_id"))
+    jobs = GenerationJob.objects.filter(in_team, first_in_team, created_at__gte=month_start)
+    return list(
+        jobs.values(team_id=F("images__team_id"), team=F("images__team__name"))
         .annotate(
             jobs=Count("id"),
             spend=Coalesce(Sum(job_spend()), Value(Decimal("0")), output_field=MONEY),
@@ -328,15 +341,15 @@ class TeamUsage:
 
 
 def team_usage_list(*, user, now: dt.datetime | None = None) -> list[TeamUsage]:
-    """Use against each limited team the user belongs to (teams without a quota are free)."""
+    """Use against each limited team the user belongs to (teams without a quota are free),
+    counting the work done in the team."""
     now = now or timezone.now()
     day_start, day_end = day_bounds(now)
     month_start, month_end = month_bounds(now)
     counted = ~Q(status__in=NOT_COUNTED)
     result = []
     for quota in TeamQuota.objects.filter(team__memberships__user=user).select_related("team"):
-        totals = GenerationJob.objects.filter(
-            owner__memberships__team_id=quota.team_id,
+        totals = team_jobs(team_id=quota.team_id).filter(
             created_at__gte=month_start,
             created_at__lte=now,
         ).aggregate(

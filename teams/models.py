@@ -53,3 +53,40 @@ class Membership(models.Model):
     @property
     def can_edit(self) -> bool:
         return self.role in self.EDITING_ROLES
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+class Invitation(models.Model):
+    """An owner's offer of a place in a team; nobody joins a team without accepting one.
+
+    It is addressed to a username, whether or not an account has it, so that an owner
+    who invites a name learns nothing about which names exist.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150)
+    role = models.CharField(
+        max_length=8, choices=Membership.Role.choices, default=Membership.Role.VIEWER
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "username"], name="invitation_unique_team_username"
+            ),
+        ]
+        indexes = [
+            # "Which invitations wait for me?" on the teams page.
+            models.Index(fields=["username"], name="invitation_username"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} invited to {self.team} ({self.role})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from teams.models import Membership, Team
+from teams.models import Invitation, Membership, Team
 
 
 def team_list(*, user) -> QuerySet[Team]:
@@ -28,3 +28,28 @@ def membership_get(*, user, team: Team) -> Membership:
 
 def membership_list(*, team: Team) -> QuerySet[Membership]:
     return team.memberships.select_related("user").order_by("role", "user__username")
+
+
+def member_get(*, team: Team, user_id: int) -> Membership:
+    """A member of a team the caller already got through ``team_get``; 404 otherwise."""
+    return get_object_or_404(team.memberships.select_related("user"), user_id=user_id)
+
+
+def invitation_pending(*, user) -> QuerySet[Invitation]:
+    """Invitations waiting for the user's answer (teams they are already in are left out)."""
+    return (
+        Invitation.objects.filter(username=user.get_username())
+        .exclude(team__memberships__user=user)
+        .select_related("team", "invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invitation_get(*, user, invitation_id: int) -> Invitation:
+    """One invitation addressed to the user; 404 for anyone else's."""
+    return get_object_or_404(invitation_pending(user=user), id=invitation_id)
+
+
+def invitation_list(*, team: Team) -> QuerySet[Invitation]:
+    """A team's open invitations, as its owners typed them."""
+    return team.invitations.order_by("username")

@@ -16,6 +16,7 @@ from jobs.registry import get_model
 from moderation.models import Quota, TeamQuota
 from teams.models import Membership, Team
 from tests.moderation.conftest import make_job
+from tests.teams.conftest import image_in_team
 
 Status = GenerationJob.Status
 DEMO = get_model("demo")
@@ -187,12 +188,14 @@ def team(alice, bob):
     return team
 
 
-def test_a_team_quota_counts_every_members_images(alice, bob, charlie, team):
+def test_a_team_quota_counts_every_members_images_in_the_team(alice, bob, charlie, team):
     TeamQuota.objects.create(team=team, daily_images=3)
     now = at("2026-03-14T20:00:00")
-    job_at(alice, at("2026-03-14T09:00:00"), params={"n": 2})
+    image_in_team(job_at(alice, at("2026-03-14T09:00:00"), params={"n": 2}), team)
     check(bob, now)
-    job_at(bob, at("2026-03-14T10:00:00"), params={"n": 1})
+    job_at(bob, at("2026-03-14T09:30:00"), params={"n": 4})  # his own, not the team's
+    check(bob, now)
+    image_in_team(job_at(bob, at("2026-03-14T10:00:00"), params={"n": 1}), team)
     refused = refusal(bob, now)
     assert refused.message.startswith("Team Harbour's daily image quota is reached: 3 of 3")
     refusal(alice, now)
@@ -203,9 +206,9 @@ def test_a_team_quota_counts_every_members_images(alice, bob, charlie, team):
 def test_a_team_spend_quota_refuses_members(alice, bob, team):
     TeamQuota.objects.create(team=team, monthly_spend_usd=Decimal("2"))
     now = at("2026-03-14T20:00:00")
-    job_at(alice, at("2026-03-01T09:00:00"), cost_usd=Decimal("1.5"))
+    image_in_team(job_at(alice, at("2026-03-01T09:00:00"), cost_usd=Decimal("1.5")), team)
     check(bob, now)
-    job_at(bob, at("2026-03-02T09:00:00"), cost_usd=Decimal("0.5"))
+    image_in_team(job_at(bob, at("2026-03-02T09:00:00"), cost_usd=Decimal("0.5")), team)
     assert "Team Harbour's monthly spend quota is reached: $2.00 of $2.00" in (
         refusal(bob, now).message
     )

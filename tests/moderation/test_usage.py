@@ -12,6 +12,7 @@ from moderation import selectors
 from moderation.models import Quota
 from teams.models import Membership, Team
 from tests.moderation.conftest import make_job, png
+from tests.teams.conftest import image_in_team
 
 Status = GenerationJob.Status
 
@@ -66,15 +67,21 @@ def test_alice_sees_her_quota_use_and_spend_not_bobs(client, alice, spending):
     assert "7.77" not in body
 
 
-def test_team_members_see_their_teams_spend(client, alice, bob, charlie, spending):
+def test_team_members_see_their_teams_spend_for_work_in_the_team(
+    client, alice, bob, charlie, spending
+):
     team = Team.objects.create(name="Harbour")
     Membership.objects.create(team=team, user=alice, role="owner")
     Membership.objects.create(team=team, user=bob, role="viewer")
+    assert selectors.team_spend(user=alice, now=spending) == []  # nothing shared yet
+    for job in GenerationJob.objects.filter(owner=bob):
+        image_in_team(job, team)
+        image_in_team(job, team, index=1)  # counted once however many images it shared
     assert selectors.team_spend(user=alice, now=spending) == [
-        {"team_id": team.id, "team": "Harbour", "jobs": 3, "spend": Decimal("8.3100")}
+        {"team_id": team.id, "team": "Harbour", "jobs": 1, "spend": Decimal("7.7700")}
     ]
     client.force_login(bob)
-    assert "$8.31" in client.get(reverse("moderation:usage")).content.decode()
+    assert "$7.77" in client.get(reverse("moderation:usage")).content.decode()
     assert selectors.team_spend(user=charlie, now=spending) == []
 
 
