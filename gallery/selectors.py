@@ -16,6 +16,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from gallery.models import Collection, Favourite, Image, SearchTerm
+from moderation.permissions import sees_every_image
 from teams.models import Membership
 
 PAGE_SIZE = 48
@@ -23,6 +24,8 @@ PAGE_SIZE = 48
 # match of a common word reads most of the table (see docs/benchmarks.md).
 RELEVANCE_WINDOW = 1000
 SORTS = ("newest", "oldest", "relevance")
+# Near words the typo correction weighs, nearest first, before asking which are visible.
+SUGGESTION_CANDIDATES = 20
 # Words the typo correction leaves alone: websearch operators and very short words.
 _WORD = re.compile(r"(?<![\w\-\"])[a-z]{4,}(?![\w\"])")
 
@@ -74,11 +77,17 @@ def editing_team_ids(*, user) -> QuerySet:
 
 def _not_hidden_for(user, images: QuerySet[Image]) -> QuerySet[Image]:
     # Moderation relies on this: hidden images vanish for everyone but staff.
-    return images if user.is_staff else images.filter(is_hidden=False)
+    return images if sees_every_image(user) else images.filter(is_hidden=False)
 
 
 def image_visible(*, user) -> QuerySet[Image]:
-    """Every image the user may see: their own and those shared with their teams."""
+    """Every image the user may see: their own and those shared with their teams; for
+    staff (moderation.permissions.sees_every_image), every image, hidden ones too.
+
+    Image pages, image files, search suggestions and bulk downloads all ask this.
+    """
+    if sees_every_image(user):
+        return Image.objects.all()
     images = Image.objects.filter(Q(owner=user) | Q(team__in=team_ids(user=user)))
     return _not_hidden_for(user, images)
 
@@ -169,27 +178,66 @@ def _decode_cursor(cursor: str, sort: str):
         raise Http404("This page link is invalid.") from None
 
 
+def _suggestion(word: str, visible: QuerySet[Image]) -> str | None:
+    """The known word nearest to ``word`` that occurs in an image the searcher may see.
+
+    The trigram index finds near words among every word ever stored; each is kept only
+    if ``visible`` holds an image that matches it, so another user's private prompts
+    and notes never surface as a suggestion (nor as the silence of a "known" word).
+    """
+    nearest = (
+        # pg_trgm's % operator, which the trigram index serves.
+        SearchTerm.objects.filter(TrigramSimilar(F("word"), word))
+        .annotate(similarity=TrigramSimilarity("word", word))
+        .order_by("-similarity", "word")
+        .values("id")[:SUGGESTION_CANDIDATES]
+    )
+    word_ref = OuterRef("word")
+    # The text index narrows the rows; the word itself must be in their text, since a
+    # shared stem ("gardener", "garden") would still let a stranger's word through.
+    seen = visible.filter(search_vector=SearchQuery(word_ref, config="english")).filter(
+        Q(prompt__icontains=word_ref)
+        | Q(revised_prompt__icontains=word_ref)
+        | Q(title__icontains=word_ref)
+        | Q(notes__icontains=word_ref)
+        | Q(tag_text__icontains=word_ref)
+    )
+    return (
+        SearchTerm.objects.filter(id__in=nearest)
+        .annotate(similarity=TrigramSimilarity("word", word))
+        .filter(Exists(seen))
+        .order_by("-similarity", "word")
+        .values_list("word", flat=True)
+        .first()
+    )
+
+
+def _stopwords(words: list[str]) -> set[str]:
+    """Words the English text-search configuration drops; they need no correction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) AS word"
+            " WHERE numnode(plainto_tsquery('english', word)) = 0",
+            [words],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _search_postgresql(
-    images: QuerySet[Image], q: str, *, ranked: bool
+    images: QuerySet[Image], q: str, *, ranked: bool, visible: QuerySet[Image]
 ) -> tuple[QuerySet[Image], dict]:
-    """Full-text search; words no image contains are swapped for their nearest known word."""
+    """Full-text search; a word no visible image contains is swapped for its nearest
+    word that one does (``visible``: what the searcher may see)."""
     query = SearchQuery(q, search_type="websearch", config="english")
     corrected: dict[str, str] = {}
     words = list(dict.fromkeys(_WORD.findall(q.lower())))[:5]
     if words:
-        known = set(SearchTerm.objects.filter(word__in=words).values_list("word", flat=True))
+        stopwords = _stopwords(words)
         for word in words:
-            if word in known:
+            if word in stopwords:
                 continue
-            nearest = (
-                # pg_trgm's % operator, which the trigram index serves.
-                SearchTerm.objects.filter(TrigramSimilar(F("word"), word))
-                .annotate(similarity=TrigramSimilarity("word", word))
-                .order_by("-similarity", "word")
-                .values_list("word", flat=True)
-                .first()
-            )
-            if nearest:
+            nearest = _suggestion(word, visible)
+            if nearest and nearest != word:
                 corrected[word] = nearest
     if corrected:
         fixed = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), q.lower())
@@ -204,9 +252,11 @@ def _search_postgresql(
     return images, corrected
 
 
-def _search(images: QuerySet[Image], q: str, *, ranked: bool) -> tuple[QuerySet[Image], dict]:
+def _search(
+    images: QuerySet[Image], q: str, *, ranked: bool, visible: QuerySet[Image]
+) -> tuple[QuerySet[Image], dict]:
     if connection.vendor == "postgresql":
-        return _search_postgresql(images, q, ranked=ranked)
+        return _search_postgresql(images, q, ranked=ranked, visible=visible)
     # The embedded SQLite default: substring matches, no ranking.
     condition = Q()
     for word in q.split():
@@ -268,7 +318,7 @@ def image_search(
         images = collection_images(collection=collection).filter(
             Q(owner=user) | Q(team__in=team_ids(user=user))
         )
-    elif everything and user.is_staff:
+    elif everything and sees_every_image(user):
         images = Image.objects.all()
     else:
         images = Image.objects.filter(owner=user)
@@ -277,7 +327,9 @@ def image_search(
     corrected: dict[str, str] = {}
     sort = query.sort if query.sort in SORTS else "newest"
     if query.q.strip():
-        images, corrected = _search(images, query.q.strip(), ranked=sort == "relevance")
+        images, corrected = _search(
+            images, query.q.strip(), ranked=sort == "relevance", visible=image_visible(user=user)
+        )
     if sort == "relevance" and "rank" not in images.query.annotations:
         sort = "newest"
 

@@ -10,8 +10,18 @@ def staff_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not (request.user.is_active and request.user.is_staff):
+        if not sees_every_image(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def sees_every_image(user) -> bool:
+    """Whether the user moderates: opens every image page, hidden ones included, and
+    searches (and gets suggestions from) everything.
+
+    The one place this is decided. gallery.selectors.image_visible builds on it for
+    image pages, files, search suggestions and whatever else asks what a user may see.
+    """
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
