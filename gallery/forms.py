@@ -1,25 +1,85 @@
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
+from django.utils.formats import date_format
 
 from gallery.selectors import SORTS, ImageQuery
 from gallery.services import tag_names_clean
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    model = forms.CharField(required=False, max_length=64)
-    size = forms.RegexField(
-        required=False, regex=r"^\d{1,5}x\d{1,5}$", max_length=11, label="Size (WxH)"
+    FILTERS = ("model", "size", "date_from", "date_to", "owner", "tag", "favourite")
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search images",
+        widget=forms.TextInput(
+            attrs={"type": "search", "aria-describedby": "search-help", "autocomplete": "off"}
+        ),
     )
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    model = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any model")],
+        error_messages={"invalid_choice": "None of these images was made with “%(value)s”."},
+    )
+    size = forms.RegexField(
+        required=False,
+        regex=r"^\d{1,5}x\d{1,5}$",
+        max_length=11,
+        label="Size (WxH)",
+        error_messages={"invalid": "Write the size as width x height, e.g. 1024x1024."},
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
     owner = forms.CharField(required=False, max_length=150)
     tag = forms.CharField(required=False, max_length=50)
     collection = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     favourite = forms.BooleanField(required=False, label="Favourites only")
     sort = forms.ChoiceField(required=False, choices=[(s, s.title()) for s in SORTS])
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args, models: Iterable[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.models = list(models)
+        model_field = cast(forms.ChoiceField, self.fields["model"])
+        model_field.choices = [("", "Any model")] + [(name, name) for name in self.models]
+        # Links and people type model names in any case ("Demo"): the filter takes the
+        # stored name.
+        typed = self.data.get("model", "")
+        stored = {name.lower(): name for name in self.models}.get(typed.lower())
+        if stored and stored != typed:
+            self.data = self.data.copy()
+            self.data["model"] = stored
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error(
+                "date_to",
+                f"“To” ({date_format(date_to)}) is before “From” ({date_format(date_from)}):"
+                " no image can match. Swap the dates or clear one.",
+            )
+        return data
+
+    @property
+    def active_filters(self) -> list[str]:
+        """The labels of the filters this search applies (or tried to), for the panel's badge."""
+        return [
+            str(self[name].label) for name in self.FILTERS if self.data.get(name) not in (None, "")
+        ]
 
     def image_query(self) -> ImageQuery:
         """The query the form asks for; an invalid field is ignored rather than failing the page."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -11,11 +12,13 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Length
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from gallery.models import Collection, Favourite, Image, SearchTerm
+from gallery.websearch import websearch_parse
+from jobs.models import GenerationJob
 from moderation.permissions import sees_every_image
 from teams.models import Membership
 
@@ -26,6 +29,8 @@ RELEVANCE_WINDOW = 1000
 SORTS = ("newest", "oldest", "relevance")
 # Near words the typo correction weighs, nearest first, before asking which are visible.
 SUGGESTION_CANDIDATES = 20
+# Known words of about the right length that SQLite's typo correction compares, at most.
+SQLITE_SUGGESTION_SCAN = 20_000
 # Words the typo correction leaves alone: websearch operators and very short words.
 _WORD = re.compile(r"(?<![\w\-\"])[a-z]{4,}(?![\w\"])")
 
@@ -95,6 +100,20 @@ def image_visible(*, user) -> QuerySet[Image]:
 def image_list(*, user) -> QuerySet[Image]:
     """A user's own images, newest first."""
     return _not_hidden_for(user, Image.objects.filter(owner=user)).order_by("-created_at", "-id")
+
+
+def image_model_names(*, user, everything: bool = False) -> list[str]:
+    """The models that made the user's images and their teams' shared ones, for the filter;
+    with ``everything``, for staff, those of every job."""
+    if everything and user.is_staff:
+        return sorted(
+            {name for (name,) in GenerationJob.objects.values_list("model").distinct()},
+            key=str.lower,
+        )
+    own = GenerationJob.objects.filter(owner=user, images__isnull=False).values_list("model")
+    shared = Image.objects.filter(team__in=team_ids(user=user)).values_list("job__model")
+    names = {name for (name,) in own.union(shared)}
+    return sorted(names, key=str.lower)
 
 
 def image_get(*, user, image_id: int) -> Image:
@@ -257,17 +276,81 @@ def _search(
 ) -> tuple[QuerySet[Image], dict]:
     if connection.vendor == "postgresql":
         return _search_postgresql(images, q, ranked=ranked, visible=visible)
-    # The embedded SQLite default: substring matches, no ranking.
+    return _search_sqlite(images, q, visible=images)
+
+
+def _text_contains(text: str) -> Q:
+    return (
+        Q(prompt__icontains=text)
+        | Q(revised_prompt__icontains=text)
+        | Q(title__icontains=text)
+        | Q(notes__icontains=text)
+        | Q(tag_text__icontains=text)
+    )
+
+
+def _suggestion_sqlite(word: str, visible: QuerySet[Image]) -> str | None:
+    """The known word nearest to ``word`` (difflib's ratio) that a visible image contains."""
+    known = (
+        SearchTerm.objects.annotate(length=Length("word"))
+        .filter(length__range=(len(word) - 2, len(word) + 2))
+        .values_list("word", flat=True)[:SQLITE_SUGGESTION_SCAN]
+    )
+    for near in difflib.get_close_matches(word, list(known), n=10, cutoff=0.75):
+        if visible.filter(_text_contains(near)).exists():
+            return near
+    return None
+
+
+def _search_sqlite(
+    images: QuerySet[Image], q: str, *, visible: QuerySet[Image]
+) -> tuple[QuerySet[Image], dict]:
+    """The embedded SQLite default: the search box's syntax (gallery.websearch) as substring
+    matches, no ranking; a word no visible image contains is also tried as its nearest
+    known word that one does, as on PostgreSQL."""
+    parsed = websearch_parse(q)
+    corrected: dict[str, str] = {}
+    words = [text for group in parsed.required for text in group if _WORD.fullmatch(text)]
+    for word in list(dict.fromkeys(words))[:5]:
+        if not visible.filter(_text_contains(word)).exists():
+            nearest = _suggestion_sqlite(word, visible)
+            if nearest and nearest != word:
+                corrected[word] = nearest
     condition = Q()
-    for word in q.split():
-        condition &= (
-            Q(prompt__icontains=word)
-            | Q(revised_prompt__icontains=word)
-            | Q(title__icontains=word)
-            | Q(notes__icontains=word)
-            | Q(tag_text__icontains=word)
+    for group in parsed.required:
+        either = Q()
+        for text in group:
+            either |= _text_contains(text)
+            if text in corrected:
+                either |= _text_contains(corrected[text])
+        condition &= either
+    for text in parsed.excluded:
+        condition &= ~_text_contains(text)
+    return images.filter(condition), corrected
+
+
+def search_syntax() -> dict:
+    """What the search box understands on this database, for the help beside it."""
+    if connection.vendor == "postgresql":
+        note = (
+            "Words match their other forms (boat finds boats); a misspelt word is also"
+            " searched as the nearest word in your images."
         )
-    return images.filter(condition), {}
+    else:
+        note = (
+            "Words match anywhere in prompts, titles, notes and tags, also inside longer"
+            " words; a misspelt word is also searched as the nearest word in your images."
+            " Sorting by relevance needs PostgreSQL (newest first here)."
+        )
+    return {
+        "examples": [
+            ("lighthouse fog", "both words"),
+            ('"quiet harbour"', "the exact phrase"),
+            ("-night", "without the word"),
+            ("kite or gull", "either word"),
+        ],
+        "note": note,
+    }
 
 
 def _filter(images: QuerySet[Image], *, user, query: ImageQuery) -> QuerySet[Image]:

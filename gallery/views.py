@@ -29,7 +29,8 @@ def _back(request, fallback):
 
 
 def _listing(request, *, heading, team=None, collection=None, everything=False):
-    form = SearchForm(request.GET)
+    models = selectors.image_model_names(user=request.user, everything=everything)
+    form = SearchForm(request.GET, models=models)
     form.is_valid()
     query = form.image_query()
     page = selectors.image_search(
@@ -48,6 +49,7 @@ def _listing(request, *, heading, team=None, collection=None, everything=False):
         "next_url": next_url,
         "team": team,
         "collection": collection,
+        "search_syntax": selectors.search_syntax(),
     }
     if request.htmx and query.cursor:
         return render(request, "gallery/partials/tiles.html", context)
