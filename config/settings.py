@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "notifications",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,6 +81,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+                "notifications.context_processors.nav",
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,5 +7,6 @@ urlpatterns = [
     path("gallery/", include("gallery.urls")),
     path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("jobs.urls")),
 ]

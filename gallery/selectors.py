@@ -10,7 +10,8 @@ from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Cast, Length
 from django.http import Http404
@@ -224,22 +225,13 @@ def _suggestion(word: str, visible: QuerySet[Image]) -> str | None:
     return (
         SearchTerm.objects.filter(id__in=nearest)
         .annotate(similarity=TrigramSimilarity("word", word))
+        # A word English search drops ("with", "about") needs no correction.
+        .filter(RawSQL("numnode(plainto_tsquery('english', %s)) > 0", [word], BooleanField()))
         .filter(Exists(seen))
         .order_by("-similarity", "word")
         .values_list("word", flat=True)
         .first()
     )
-
-
-def _stopwords(words: list[str]) -> set[str]:
-    """Words the English text-search configuration drops; they need no correction."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT word FROM unnest(%s::text[]) AS word"
-            " WHERE numnode(plainto_tsquery('english', word)) = 0",
-            [words],
-        )
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _search_postgresql(
@@ -250,14 +242,10 @@ def _search_postgresql(
     query = SearchQuery(q, search_type="websearch", config="english")
     corrected: dict[str, str] = {}
     words = list(dict.fromkeys(_WORD.findall(q.lower())))[:5]
-    if words:
-        stopwords = _stopwords(words)
-        for word in words:
-            if word in stopwords:
-                continue
-            nearest = _suggestion(word, visible)
-            if nearest and nearest != word:
-                corrected[word] = nearest
+    for word in words:
+        nearest = _suggestion(word, visible)
+        if nearest and nearest != word:
+            corrected[word] = nearest
     if corrected:
         fixed = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), q.lower())
         query = query | SearchQuery(fixed, search_type="websearch", config="english")

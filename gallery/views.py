@@ -12,6 +12,8 @@ from gallery import selectors, services
 from gallery.archive import image_zip_stream
 from gallery.forms import BulkForm, CollectionForm, ImageEditForm, SearchForm, TagForm
 from gallery.storage import media_key_from_token
+from moderation.forms import ImageActionForm
+from moderation.selectors import image_page_moderation
 from teams.selectors import team_editable, team_get
 
 
@@ -94,7 +96,10 @@ def image_detail(request, image_id):
         "share_teams": team_editable(user=request.user),
         "add_collections": selectors.collection_editable(user=request.user).order_by("name"),
         **selectors.image_detail_extras(user=request.user, image=image),
+        **image_page_moderation(user=request.user, image=image),
     }
+    if context["staff_review"]:
+        context["decision_form"] = ImageActionForm()
     return render(request, "gallery/image_detail.html", context)
 
 

@@ -20,6 +20,23 @@ class ImageDecisionForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
 
 
+class ImageActionForm(forms.Form):
+    """One decision about one image, taken from its page."""
+
+    action = forms.ChoiceField(choices=ImageAction.CHOICES)
+    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Search members",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "username or email"}),
+    )
+    suspended = forms.BooleanField(required=False, label="Suspended only")
+
+
 class SuspendForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
     hide_images = forms.BooleanField(required=False, label="Also hide all their images")

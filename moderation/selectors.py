@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
     Count,
@@ -20,6 +21,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -31,6 +33,7 @@ from django.utils import timezone
 from gallery.models import Image
 from jobs.models import GenerationJob
 from moderation.models import AuditEntry, BlockedTerm, ImageReport, Quota, Suspension, TeamQuota
+from moderation.permissions import sees_every_image
 from teams.models import Membership
 
 Status = GenerationJob.Status
@@ -252,6 +255,57 @@ def report_queue(*, include_resolved: bool = False) -> QuerySet[Image]:
     )
 
 
+def image_reports(*, image: Image) -> list[ImageReport]:
+    """Every report on one image, newest first, with who filed it (the image page's banner)."""
+    return list(image.reports.select_related("reporter", "resolved_by").order_by("-created_at"))
+
+
+def image_page_moderation(*, user, image: Image) -> dict:
+    """What the image page shows about moderation: for staff, the image's state and every
+    report with who filed it and why; for everyone, whether they may report it."""
+    staff = sees_every_image(user)
+    return {
+        "staff_review": staff,
+        "staff_reports": image_reports(image=image) if staff else [],
+        "can_report": image.owner_id != user.id and suspension_active(user=user) is None,
+    }
+
+
+MEMBERS_PAGE = 50
+
+
+def member_list(*, q: str = "", suspended: bool = False, limit: int = MEMBERS_PAGE):
+    """Accounts for staff, found by part of the username or email, with what moderation needs
+    at a glance: images, open reports against them, and whether they are suspended."""
+    users = get_user_model().objects.all()
+    if q:
+        users = users.filter(Q(username__icontains=q) | Q(email__icontains=q))
+    active = Suspension.objects.filter(user=OuterRef("pk"), lifted_at__isnull=True)
+    users = users.annotate(is_suspended=Exists(active))
+    if suspended:
+        users = users.filter(is_suspended=True)
+    open_reports = ImageReport.objects.filter(
+        image__owner=OuterRef("pk"), status=ImageReport.Status.OPEN
+    )
+    return list(
+        users.annotate(
+            image_count=Subquery(
+                Image.objects.filter(owner=OuterRef("pk"))
+                .order_by()
+                .values("owner")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            open_reports=Subquery(
+                open_reports.order_by()
+                .values("image__owner")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+        ).order_by("username")[: limit + 1]
+    )
+
+
 def images_of(*, user) -> QuerySet[Image]:
     return Image.objects.filter(owner=user)
 
@@ -349,14 +403,18 @@ def team_usage_list(*, user, now: dt.datetime | None = None) -> list[TeamUsage]:
     counted = ~Q(status__in=NOT_COUNTED)
     result = []
     for quota in TeamQuota.objects.filter(team__memberships__user=user).select_related("team"):
-        totals = team_jobs(team_id=quota.team_id).filter(
-            created_at__gte=month_start,
-            created_at__lte=now,
-        ).aggregate(
-            images=Coalesce(
-                Sum(job_images(), filter=counted & Q(created_at__gte=day_start)), Value(0)
-            ),
-            spend=Coalesce(Sum(job_spend()), Value(Decimal("0")), output_field=MONEY),
+        totals = (
+            team_jobs(team_id=quota.team_id)
+            .filter(
+                created_at__gte=month_start,
+                created_at__lte=now,
+            )
+            .aggregate(
+                images=Coalesce(
+                    Sum(job_images(), filter=counted & Q(created_at__gte=day_start)), Value(0)
+                ),
+                spend=Coalesce(Sum(job_spend()), Value(Decimal("0")), output_field=MONEY),
+            )
         )
         result.append(
             TeamUsage(

@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import Image
 from moderation.models import AuditEntry, ImageReport, ModerationEvent, Suspension
+from notifications.models import Notification
+from notifications.services import notification_send
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +45,68 @@ def audit_record(*, actor, action: str, target, reason: str = "", detail=None) -
     )
 
 
+SUSPENDED_CANNOT_REPORT = "Your account is suspended, so you cannot report images."
+
+
 def report_create(*, reporter, image: Image, reason: str) -> ImageReport:
+    if Suspension.objects.filter(user=reporter, lifted_at__isnull=True).exists():
+        raise ValidationError(SUSPENDED_CANNOT_REPORT)
     with transaction.atomic():
         report = ImageReport.objects.create(image=image, reporter=reporter, reason=reason)
         audit_record(actor=reporter, action="report.create", target=image, reason=reason)
     return report
 
 
+_REPORT_OUTCOMES = {
+    ImageReport.Status.APPROVED: "staff reviewed the image and kept it",
+    ImageReport.Status.HIDDEN: "staff hid the image",
+    ImageReport.Status.DELETED: "staff deleted the image",
+}
+
+
+def _page(image: Image) -> str:
+    return reverse("gallery:detail", args=[image.id])
+
+
+def _label(image: Image) -> str:
+    text = image.label or f"image {image.id}"
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _resolve_reports(*, image: Image, actor, status: str, reason: str) -> int:
-    return ImageReport.objects.filter(image=image, status=ImageReport.Status.OPEN).update(
+    """Closes the open reports on an image and tells each reporter the outcome (not the
+    staff's reason, which may be about the owner)."""
+    open_reports = ImageReport.objects.filter(image=image, status=ImageReport.Status.OPEN)
+    reporters = set(open_reports.values_list("reporter_id", flat=True))
+    closed = open_reports.update(
         status=status, resolved_by=actor, resolution_reason=reason, resolved_at=timezone.now()
+    )
+    for reporter_id in sorted(reporters):
+        notification_send(
+            user_id=reporter_id,
+            kind=Notification.Kind.REPORT_DECIDED,
+            message=f"Your report on “{_label(image)}” was decided: {_REPORT_OUTCOMES[status]}.",
+            url="" if status == ImageReport.Status.DELETED else _page(image),
+        )
+    return closed
+
+
+def _tell_owner(image: Image, kind: str, what: str, reason: str) -> None:
+    notification_send(
+        user_id=image.owner_id,
+        kind=kind,
+        message=f"Your image “{_label(image)}” {what}. Reason: {reason}",
+        url=_page(image) if kind == Notification.Kind.IMAGE_RESTORED else "",
     )
 
 
 def image_approve(*, actor, image: Image, reason: str) -> None:
     with transaction.atomic():
-        Image.objects.filter(id=image.id).update(is_hidden=False, hidden_reason="")
+        restored = Image.objects.filter(id=image.id, is_hidden=True).update(
+            is_hidden=False, hidden_reason=""
+        )
+        if restored:
+            _tell_owner(image, Notification.Kind.IMAGE_RESTORED, "is visible again", reason)
         closed = _resolve_reports(
             image=image, actor=actor, status=ImageReport.Status.APPROVED, reason=reason
         )
@@ -72,6 +122,12 @@ def image_approve(*, actor, image: Image, reason: str) -> None:
 def image_hide(*, actor, image: Image, reason: str) -> None:
     with transaction.atomic():
         Image.objects.filter(id=image.id).update(is_hidden=True, hidden_reason=reason)
+        _tell_owner(
+            image,
+            Notification.Kind.IMAGE_HIDDEN,
+            "was hidden by moderation: nobody else sees it now",
+            reason,
+        )
         closed = _resolve_reports(
             image=image, actor=actor, status=ImageReport.Status.HIDDEN, reason=reason
         )
@@ -105,6 +161,7 @@ def image_delete(*, actor, image: Image, reason: str) -> None:
             reason=reason,
             detail={**detail, "reports": closed},
         )
+        _tell_owner(image, Notification.Kind.IMAGE_DELETED, "was deleted by moderation", reason)
         image.delete()
     # After the commit: a storage failure must not bring back a row whose decision is made.
     for key in keys:
@@ -143,6 +200,12 @@ def user_images_hide(*, actor, user, reason: str) -> int:
             reason=reason,
             detail={"images": hidden},
         )
+        if hidden:
+            notification_send(
+                user_id=user.id,
+                kind=Notification.Kind.IMAGE_HIDDEN,
+                message=f"Moderation hid {hidden} of your images. Reason: {reason}",
+            )
     return hidden
 
 

@@ -1,25 +1,41 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from gallery.selectors import image_get, image_urls
 from moderation import selectors, services
-from moderation.forms import ImageDecisionForm, ReasonForm, ReportForm, SuspendForm
+from moderation.forms import (
+    ImageActionForm,
+    ImageDecisionForm,
+    MemberSearchForm,
+    ReasonForm,
+    ReportForm,
+    SuspendForm,
+)
 from moderation.permissions import staff_required
+from moderation.services import ImageAction
 
 
 @login_required
 def report_image(request, image_id):
     image = image_get(user=request.user, image_id=image_id)
+    if selectors.suspension_active(user=request.user) is not None:
+        context = {"image": image, "refused": services.SUSPENDED_CANNOT_REPORT}
+        return render(request, "moderation/report.html", context, status=403)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.report_create(
-            reporter=request.user, image=image, reason=form.cleaned_data["reason"]
-        )
-        messages.success(request, "Thank you. Staff will review this image.")
-        return redirect("gallery:detail", image.id)
+        try:
+            services.report_create(
+                reporter=request.user, image=image, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Thank you. Staff will review this image.")
+            return redirect("gallery:detail", image.id)
     status = 400 if form.errors else 200
     return render(request, "moderation/report.html", {"image": image, "form": form}, status=status)
 
@@ -65,6 +81,40 @@ def queue_decide(request):
     )
     messages.success(request, f"{form.cleaned_data['action'].title()}: {count} image(s).")
     return redirect("moderation:queue")
+
+
+@staff_required
+@require_POST
+def image_decide(request, image_id):
+    """A decision taken from the image page; the page shows the outcome in place."""
+    image = image_get(user=request.user, image_id=image_id)
+    form = ImageActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick an action and give a reason.")
+        return redirect("gallery:detail", image.id)
+    action = form.cleaned_data["action"]
+    services.images_moderate(
+        actor=request.user, images=[image], action=action, reason=form.cleaned_data["reason"]
+    )
+    messages.success(request, f"{action.title()}: image {image_id}.")
+    if action == ImageAction.DELETE:
+        return redirect("moderation:queue")
+    return redirect("gallery:detail", image.id)
+
+
+@staff_required
+def member_list(request):
+    form = MemberSearchForm(request.GET)
+    form.is_valid()
+    q = form.cleaned_data.get("q", "").strip()
+    members = selectors.member_list(q=q, suspended=form.cleaned_data.get("suspended", False))
+    context = {
+        "form": form,
+        "members": members[: selectors.MEMBERS_PAGE],
+        "more": len(members) > selectors.MEMBERS_PAGE,
+        "q": q,
+    }
+    return render(request, "moderation/members.html", context)
 
 
 def _member(user_id):
