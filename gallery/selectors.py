@@ -264,7 +264,7 @@ def _search(
 ) -> tuple[QuerySet[Image], dict]:
     if connection.vendor == "postgresql":
         return _search_postgresql(images, q, ranked=ranked, visible=visible)
-    return _search_sqlite(images, q, visible=images)
+    return _search_sqlite(images, q, visible=visible)
 
 
 def _text_contains(text: str) -> Q:
