@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery import selectors, services
 from gallery.archive import image_zip_stream
 from gallery.forms import BulkForm, CollectionForm, ImageEditForm, SearchForm, TagForm
+from gallery.models import Image
 from gallery.storage import media_key_from_token
 from moderation.forms import ImageActionForm
 from moderation.selectors import image_page_moderation
@@ -58,7 +60,28 @@ def _listing(request, *, heading, team=None, collection=None, everything=False):
     context["bulk_form"] = BulkForm()
     context["share_teams"] = list(team_editable(user=request.user))
     context["collections"] = list(selectors.collection_editable(user=request.user).order_by("name"))
+    context["bulk_actions"] = _offered_actions(context, everything=everything)
     return render(request, "gallery/gallery.html", context)
+
+
+def _offered_actions(context, *, everything: bool) -> list[tuple[str, str]]:
+    """The bulk actions this page offers: only those the user's role lets them apply here
+    (the server checks each image again, see _bulk_images)."""
+    Action = BulkForm.Action
+    scope = context["team"] or (context["collection"] and context["collection"].team)
+    if everything:
+        offered = {Action.ZIP, Action.COLLECT}
+    elif scope is None:  # the user's own images
+        offered = {value for value, _ in BulkForm.ACTIONS}
+    elif scope in context["share_teams"]:  # a team where the user edits
+        offered = {Action.ZIP, Action.COLLECT, Action.TAG, Action.UNSHARE}
+    else:  # a viewer
+        offered = {Action.ZIP, Action.COLLECT}
+    if not context["collections"]:
+        offered.discard(Action.COLLECT)
+    if not context["share_teams"]:
+        offered.discard(Action.SHARE)
+    return [(value, label) for value, label in BulkForm.ACTIONS if value in offered]
 
 
 @login_required
@@ -248,26 +271,61 @@ def collection_delete(request, collection_id):
     return redirect("gallery:collections")
 
 
-def _selection(request, ids, images):
-    """The selected images, from those the action may touch; 404 if any id is not among them."""
+_NOT_PERMITTED = {
+    BulkForm.Action.DELETE: "Only an image's owner can delete it",
+    BulkForm.Action.SHARE: "Only an image's owner can share it",
+    BulkForm.Action.UNSHARE: "Removing from a team needs your own image or the editor role there",
+    BulkForm.Action.TAG: "Tagging needs your own image or the editor role in its team",
+}
+
+
+def _bulk_form_problem(form: BulkForm) -> str:
+    if "images" in form.errors:
+        return "Select at least one image first."
+    if "action" in form.errors:
+        return "Choose an action."
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
+def _selection(ids, images) -> tuple[list, int]:
+    """The selected images among those the action may touch, and how many are not."""
     chosen = list(images.filter(id__in=ids).order_by("-created_at", "-id"))
-    if len(chosen) != len(set(ids)):
-        raise Http404("Some selected images are not yours to change.")
-    return chosen
+    return chosen, len(set(ids)) - len(chosen)
+
+
+def _bulk_images(user, action: str) -> QuerySet[Image]:
+    """The images this action may touch: the rule the bulk bar's choices follow too."""
+    Action = BulkForm.Action
+    if action in (Action.DELETE, Action.SHARE):
+        return selectors.image_list(user=user)
+    if action in (Action.UNSHARE, Action.TAG):
+        return selectors.image_taggable(user=user)
+    return selectors.image_visible(user=user)
 
 
 @login_required
 @require_POST
 def bulk(request):
+    """Bulk actions answer on the page they came from: what was done, or what went wrong
+    and that nothing changed. Ids the user cannot see at all are a 404, as everywhere."""
     form = BulkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Select images and an action.")
+        messages.error(request, _bulk_form_problem(form))
         return _back(request, "gallery:list")
     data, user, Action = form.cleaned_data, request.user, BulkForm.Action
     ids = data["images"]
     action = data["action"]
+    if selectors.image_visible(user=user).filter(id__in=ids).count() != len(set(ids)):
+        raise Http404("Some selected images are not available.")
+    images, refused = _selection(ids, _bulk_images(user, action))
+    if refused:
+        messages.error(
+            request,
+            f"{_NOT_PERMITTED[action]}: you cannot do that to {refused} of the "
+            f"{len(set(ids))} selected. Nothing was changed.",
+        )
+        return _back(request, "gallery:list")
     if action == Action.ZIP:
-        images = _selection(request, ids, selectors.image_visible(user=user))
         response = StreamingHttpResponse(
             image_zip_stream(images=images), content_type="application/zip"
         )
@@ -275,24 +333,21 @@ def bulk(request):
         return response
     try:
         if action == Action.DELETE:
-            images = _selection(request, ids, selectors.image_list(user=user))
             services.image_delete(images=images)
         elif action == Action.SHARE:
             team = team_get(user=user, team_id=data["team"])
-            images = _selection(request, ids, selectors.image_list(user=user))
             services.image_share(user=user, images=images, team=team)
         elif action == Action.UNSHARE:
-            images = _selection(request, ids, selectors.image_taggable(user=user))
             services.image_unshare(images=images)
         elif action == Action.TAG:
-            images = _selection(request, ids, selectors.image_taggable(user=user))
             services.image_tags_add(images=images, names=data["tag_names"])
         elif action == Action.COLLECT:
             collection = _editable_collection(request, data["collection"])
-            images = _selection(request, ids, selectors.image_visible(user=user))
             services.collection_add(user=user, collection=collection, images=images)
-    except ValidationError as error:
-        raise PermissionDenied(error.messages[0]) from None
+    except (ValidationError, PermissionDenied) as error:
+        problem = getattr(error, "messages", None) or ["You cannot change that collection."]
+        messages.error(request, f"{problem[0]} Nothing was changed.")
+        return _back(request, "gallery:list")
     messages.info(request, f"{dict(BulkForm.ACTIONS)[action]}: {len(images)} image(s).")
     return _back(request, "gallery:list")
 

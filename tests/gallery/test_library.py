@@ -368,14 +368,19 @@ def test_bulk_delete_removes_every_stored_object_and_nothing_of_others(
     assert bucket_keys(s3) == sorted([bobs.original_key, bobs.thumbnail_key])
 
 
-def test_bulk_delete_of_a_team_image_by_a_teammate_is_a_404(
+def test_bulk_delete_of_a_team_image_by_a_teammate_says_it_is_not_his(
     client, alice, bob_edits, team, s3, stored_image
 ):
     image = stored_image(alice)
     Image.objects.filter(id=image.id).update(team=team)
     client.force_login(bob_edits)
-    response = client.post(reverse("gallery:bulk"), {"action": "delete", "images": [image.id]})
-    assert response.status_code == 404
+    library = reverse("gallery:team_library", args=[team.id])
+    response = client.post(
+        reverse("gallery:bulk"), {"action": "delete", "images": [image.id], "next": library}
+    )
+    assert response.status_code == 302 and response["Location"] == library
+    page = client.get(library).content.decode()
+    assert "Only an image&#x27;s owner can delete it" in page
     assert len(bucket_keys(s3)) == 2
 
 

@@ -1,5 +1,5 @@
 from gallery.models import Image
-from tests.gallery.conftest import team  # noqa: F401
+from tests.gallery.conftest import bob_edits, make_image, team  # noqa: F401
 
 
 def image_in_team(job, library_team, *, index: int = 0) -> Image:
