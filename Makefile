@@ -26,7 +26,7 @@ run: install
 test: install $(NODE_STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy config jobs gallery teams moderation
+	$(BIN)/mypy config jobs gallery teams moderation notifications
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=tests.settings > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -34,7 +34,7 @@ test: install $(NODE_STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config jobs gallery teams moderation
+	$(BIN)/mypy config jobs gallery teams moderation notifications
 
 format: install
 	$(BIN)/ruff format .

@@ -57,7 +57,7 @@ def report_create(*, reporter, image: Image, reason: str) -> ImageReport:
     return report
 
 
-_REPORT_OUTCOMES = {
+_REPORT_OUTCOMES: dict[str, str] = {
     ImageReport.Status.APPROVED: "staff reviewed the image and kept it",
     ImageReport.Status.HIDDEN: "staff hid the image",
     ImageReport.Status.DELETED: "staff deleted the image",
