@@ -267,7 +267,10 @@ def image_page_moderation(*, user, image: Image) -> dict:
     return {
         "staff_review": staff,
         "staff_reports": image_reports(image=image) if staff else [],
-        "can_report": image.owner_id != user.id and suspension_active(user=user) is None,
+        # Staff decide on the page itself; suspended members cannot report.
+        "can_report": not staff
+        and image.owner_id != user.id
+        and suspension_active(user=user) is None,
     }
 
 

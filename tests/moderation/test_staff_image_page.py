@@ -22,6 +22,7 @@ def test_staff_open_any_image_page_with_who_reported_it_and_why(client, staff, r
     assert 'id="staff-review"' in body
     assert "bob" in body and "looks like a logo" in body
     assert "Apply decision" in body
+    assert reverse("moderation:report", args=[reported.id]) not in body  # they decide instead
     # Staff judge; they do not edit someone else's image.
     assert not response.context["can"].is_owner
     assert client.get(reverse("gallery:original", args=[reported.id])).status_code == 302
