@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from teams.models import Membership, Team
+from teams.models import Invitation, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -9,8 +9,15 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ("user",)
 
 
+class InvitationInline(admin.TabularInline):
+    model = Invitation
+    extra = 0
+    fields = ("username", "role", "invited_by", "created_at")
+    readonly_fields = ("invited_by", "created_at")
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "created_at")
     search_fields = ("name",)
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, InvitationInline]
