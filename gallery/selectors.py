@@ -111,8 +111,13 @@ def image_model_names(*, user, everything: bool = False) -> list[str]:
             {name for (name,) in GenerationJob.objects.values_list("model").distinct()},
             key=str.lower,
         )
-    own = GenerationJob.objects.filter(owner=user, images__isnull=False).values_list("model")
-    shared = Image.objects.filter(team__in=team_ids(user=user)).values_list("job__model")
+    # No ORDER BY in a UNION's parts: SQLite refuses them (the models have default orders).
+    own = (
+        GenerationJob.objects.filter(owner=user, images__isnull=False)
+        .order_by()
+        .values_list("model")
+    )
+    shared = Image.objects.filter(team__in=team_ids(user=user)).order_by().values_list("job__model")
     names = {name for (name,) in own.union(shared)}
     return sorted(names, key=str.lower)
 

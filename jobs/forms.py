@@ -107,6 +107,16 @@ def initial_from_job(job: GenerationJob) -> dict:
     return {**params, "model": job.model, "prompt": job.prompt}
 
 
+def initial_from_image(image) -> dict:
+    """Studio form values that repeat one image of a job: as ``initial_from_job``, with the
+    seed that drew that image. Models that take a seed draw a job's image ``i`` with
+    ``seed + i`` (jobs/providers/demo.py), so image 2 of a seed-7 job was drawn with 8."""
+    initial = initial_from_job(image.job)
+    if isinstance(initial.get("seed"), int):
+        initial["seed"] += image.index
+    return initial
+
+
 class EditForm(RegistryErrorsMixin, forms.Form):
     """A masked edit of a gallery image; ``job_create_edit`` validates the mask."""
 

@@ -12,7 +12,7 @@ from gallery.selectors import image_get, image_urls
 from jobs import selectors, services
 from jobs.admission import JobRefused
 from jobs.connections import offered_models
-from jobs.forms import EditForm, GenerationForm, initial_from_job
+from jobs.forms import EditForm, GenerationForm, initial_from_image, initial_from_job
 from jobs.registry import Kind
 
 
@@ -43,7 +43,7 @@ def _remix_initial(request) -> dict | None:
     """Form values that repeat an image's or a job's request; 404 for anyone else's."""
     if "remix" in request.GET:
         image = image_get(user=request.user, image_id=_number_or_404(request.GET["remix"], int))
-        return initial_from_job(image.job)
+        return initial_from_image(image)
     if "job" in request.GET:
         job_id = _number_or_404(request.GET["job"], uuid.UUID)
         return initial_from_job(selectors.job_get(user=request.user, job_id=job_id))

@@ -53,6 +53,75 @@
       canvas.addEventListener(type, () => { last = null; });
     }
 
+    // Keyboard painting: arrow keys move a brush cursor (Shift: faster), Space held paints.
+    const marker = dialog.querySelector("#mask-cursor");
+    const keyStatus = dialog.querySelector("#mask-key-status");
+    const cursor = { x: canvas.width / 2, y: canvas.height / 2 };
+    let spaceDown = false;
+
+    // A zero-length stroke draws nothing in Chromium, so a single press paints a disc.
+    function dab(at) {
+      ctx.globalCompositeOperation = tool === "eraser" ? "destination-out" : "source-over";
+      ctx.fillStyle = INK;
+      ctx.beginPath();
+      ctx.arc(at.x, at.y, (Number(brush.value) * at.scale) / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+
+    function cursorScale() {
+      return canvas.width / canvas.getBoundingClientRect().width;
+    }
+
+    function showCursor() {
+      if (!marker) return;
+      const size = Number(brush.value);
+      marker.style.width = marker.style.height = `${size}px`;
+      marker.style.left = `${(cursor.x / canvas.width) * 100}%`;
+      marker.style.top = `${(cursor.y / canvas.height) * 100}%`;
+      marker.hidden = document.activeElement !== canvas;
+      if (keyStatus) {
+        const across = Math.round((cursor.x / canvas.width) * 100);
+        const down = Math.round((cursor.y / canvas.height) * 100);
+        keyStatus.textContent = `Brush at ${across}% across, ${down}% down${spaceDown ? ", painting" : ""}.`;
+      }
+    }
+
+    const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    canvas.addEventListener("keydown", (e) => {
+      const scale = cursorScale();
+      if (e.key === " ") {
+        e.preventDefault();
+        if (!spaceDown) {
+          spaceDown = true;
+          snapshot();
+          dab({ ...cursor, scale });
+        }
+        showCursor();
+        return;
+      }
+      const move = MOVES[e.key];
+      if (!move) return;
+      e.preventDefault();
+      const step = (e.shiftKey ? 4 : 1) * Math.max(4, Number(brush.value) / 2) * scale;
+      const from = { ...cursor, scale };
+      cursor.x = Math.min(canvas.width, Math.max(0, cursor.x + move[0] * step));
+      cursor.y = Math.min(canvas.height, Math.max(0, cursor.y + move[1] * step));
+      if (spaceDown) stroke(from, { ...cursor, scale });
+      showCursor();
+    });
+    canvas.addEventListener("keyup", (e) => {
+      if (e.key === " ") {
+        spaceDown = false;
+        showCursor();
+      }
+    });
+    canvas.addEventListener("focus", showCursor);
+    canvas.addEventListener("blur", () => {
+      spaceDown = false;
+      if (marker) marker.hidden = true;
+    });
+    brush.addEventListener("input", showCursor);
+
     dialog.querySelectorAll("[data-tool]").forEach((button) => {
       button.addEventListener("click", () => {
         tool = button.dataset.tool;

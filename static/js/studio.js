@@ -110,8 +110,40 @@ document.body.addEventListener("click", (e) => {
   form.elements.prompt.focus();
 });
 
+// The prompt being written survives a reload (kept in this browser only); a job made
+// from it clears the draft.
+const DRAFT_KEY = "atelier.studio.draft-prompt";
+
+function draftStore(action, value) {
+  try {
+    if (action === "set") localStorage.setItem(DRAFT_KEY, value);
+    else if (action === "clear") localStorage.removeItem(DRAFT_KEY);
+    else return localStorage.getItem(DRAFT_KEY) || "";
+  } catch {
+    return "";  // Storage refused (private mode, quota): drafts are a nicety.
+  }
+  return "";
+}
+
+function draftRestore(form) {
+  const prompt = form.elements.prompt;
+  const draft = draftStore("get");
+  if (prompt && !prompt.value && draft) {
+    prompt.value = draft;
+    prompt.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+}
+
+document.body.addEventListener("input", (e) => {
+  if (e.target.name === "prompt" && e.target.form?.id === "generate-form") {
+    if (e.target.value.trim()) draftStore("set", e.target.value);
+    else draftStore("clear");
+  }
+});
+
 document.body.addEventListener("htmx:afterRequest", (e) => {
   if (e.target.id === "generate-form" && e.detail.xhr.status === 201) {
+    draftStore("clear");
     e.target.elements.images.value = "";
     if (!e.target.elements.prompt.disabled) e.target.elements.prompt.focus();
   }
@@ -136,7 +168,10 @@ document.body.addEventListener("htmx:beforeSwap", (e) => {
 
 htmx.onLoad((element) => {
   const form = element.id === "generate-form" ? element : element.querySelector?.("#generate-form");
-  if (form) setupStudioForm(form);
+  if (form) {
+    setupStudioForm(form);
+    draftRestore(form);
+  }
   if (element.classList?.contains("job-card")) {
     document.getElementById("no-jobs")?.remove();
     const frame = element.querySelector(".partial-frame");
