@@ -83,7 +83,7 @@ class Lab:
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "config.settings",
-                "DJANGO_SECRET_KEY": "fault-drills-" + uuid.uuid4().hex,
+                "DJANGO_SECRET_KEY": "fault-drills-" + uuid.uuid4().hex + uuid.uuid4().hex,
                 "DJANGO_DEBUG": "0",
                 "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.db_name}",
                 "DATABASE_CONN_MAX_AGE": "0",

@@ -46,3 +46,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# The placeholder .env.example ships; a deployment that copied it unchanged must not start.
+EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
+
+
+def secret_key_problem(value: str) -> str | None:
+    """Why ``value`` is too weak for production, or None. Django's own check --deploy rule
+    (at least 50 characters, at least 5 distinct ones), plus the example placeholder."""
+    if value == EXAMPLE_SECRET_KEY or "change-me" in value:
+        return "is the placeholder from .env.example"
+    if value.startswith("django-insecure-"):
+        return "is one of Django's insecure development keys"
+    if len(value) < 50:
+        return f"is too short ({len(value)} characters; use at least 50)"
+    if len(set(value)) < 5:
+        return "has too few distinct characters"
+    return None

@@ -7,6 +7,7 @@ to PostgreSQL, Redis, S3 and a real OpenAI-compatible provider.
 """
 
 import json
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -14,17 +15,29 @@ import dj_database_url
 from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ATELIER_DATA_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+# Old keys, newest first: sessions, signed links and stored provider keys made with them
+# still verify or decrypt (`manage.py reencrypt_provider_keys` moves provider keys on).
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG"
+if not DEBUG:
+    for _name, _value in [("DJANGO_SECRET_KEY", SECRET_KEY)] + [
+        ("DJANGO_SECRET_KEY_FALLBACKS", v) for v in SECRET_KEY_FALLBACKS
+    ]:
+        if _problem := secret_key_problem(_value):
+            raise ImproperlyConfigured(
+                f"{_name} {_problem}: generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -41,6 +54,8 @@ INSTALLED_APPS = [
     "gallery",
     "moderation",
     "teams",
+    "notifications",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -53,7 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "notifications",
+    # Last, as django-axes asks: it answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -69,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.nav",
             ],
         },
     },
@@ -81,7 +98,6 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-                "notifications.context_processors.nav",
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -90,6 +106,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, failures kept in the database so every web process shares
+# them): a username, or an address, is locked out after this many failures in a row until
+# the cool-off passes; a successful login resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ATELIER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ATELIER_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "jobs:studio"
 LOGOUT_REDIRECT_URL = "login"
@@ -196,6 +226,9 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 )
+
+# The technical 500 page (DEBUG) and error reports mask provider keys inside values too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.AtelierExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,

@@ -2,9 +2,10 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import BadRequest
 from django.utils.formats import date_format
 
-from gallery.selectors import SORTS, ImageQuery
+from gallery.selectors import ID_MAX, SORTS, ImageQuery
 from gallery.services import tag_names_clean
 
 
@@ -120,6 +121,13 @@ class _ImageIdsField(forms.TypedMultipleChoiceField):
     def valid_value(self, value) -> bool:
         return True
 
+    def clean(self, value):
+        ids = super().clean(value)
+        # A number no id column holds is a forged request: 400, never a database error.
+        if any(not 1 <= i <= ID_MAX for i in ids):
+            raise BadRequest("An image id is out of range.")
+        return ids
+
 
 class BulkForm(forms.Form):
     class Action:
@@ -141,8 +149,8 @@ class BulkForm(forms.Form):
 
     action = forms.ChoiceField(choices=ACTIONS)
     images = _ImageIdsField(coerce=int)
-    collection = forms.IntegerField(required=False, min_value=1)
-    team = forms.IntegerField(required=False, min_value=1)
+    collection = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+    team = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     tags = forms.CharField(required=False, max_length=300)
 
     def clean(self) -> dict[str, Any]:

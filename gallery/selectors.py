@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.core.exceptions import BadRequest
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q, QuerySet
@@ -193,14 +194,24 @@ def _encode_cursor(*parts) -> str:
     return base64.urlsafe_b64encode("|".join(map(str, parts)).encode()).decode()
 
 
+# Largest id a bigint column holds; a larger number in a cursor or a form is refused with
+# 400 before it reaches the database (SQLite raises OverflowError on it, a 500).
+ID_MAX = 2**63 - 1
+
+
 def _decode_cursor(cursor: str, sort: str):
+    position: float | dt.datetime
     try:
         parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         if sort == "relevance":
-            return float(parts[0]), int(parts[1])
-        return dt.datetime.fromisoformat(parts[0]), int(parts[1])
+            position, last_id = float(parts[0]), int(parts[1])
+        else:
+            position, last_id = dt.datetime.fromisoformat(parts[0]), int(parts[1])
     except (ValueError, IndexError, UnicodeDecodeError):
         raise Http404("This page link is invalid.") from None
+    if not -ID_MAX <= last_id <= ID_MAX or position != position:  # NaN is not a position
+        raise BadRequest("This page link is invalid.")
+    return position, last_id
 
 
 def _suggestion(word: str, visible: QuerySet[Image]) -> str | None:

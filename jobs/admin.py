@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from jobs import services
-from jobs.connections import api_key_encrypt
+from jobs.connections import KEY_OTHER_HOST, KEY_UNDECRYPTABLE, api_key_encrypt, api_key_problem
 from jobs.models import GenerationJob, ProviderConnection
 from jobs.registry import MODELS
 
@@ -45,13 +45,17 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 
 class ProviderConnectionForm(forms.ModelForm):
-    """The key is write-only: the form never renders it, and a blank field keeps the old one."""
+    """The key is write-only: the form never renders it, and a blank field keeps the old one,
+    unless the base URL changes: a stored key never follows its connection to a new host."""
 
     api_key = forms.CharField(
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only. Leave empty to keep the current key.",
+        help_text=(
+            "Write-only. Leave empty to keep the current key. Changing the base URL removes "
+            "the stored key unless you enter it again here."
+        ),
     )
     base_url = forms.URLField(max_length=500, assume_scheme="https")
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
@@ -77,24 +81,89 @@ class ProviderConnectionForm(forms.ModelForm):
             )
         return cleaned
 
+    @property
+    def base_url_changed(self) -> bool:
+        return bool(self.instance.pk) and "base_url" in self.changed_data
+
     def save(self, commit=True):
         connection = super().save(commit=False)
+        self.key_dropped = False
         if self.cleaned_data.get("clear_api_key"):
             connection.api_key_encrypted = ""
         elif self.cleaned_data.get("api_key"):
-            connection.api_key_encrypted = api_key_encrypt(self.cleaned_data["api_key"])
+            connection.api_key_encrypted = api_key_encrypt(
+                self.cleaned_data["api_key"], base_url=connection.base_url
+            )
+        elif self.base_url_changed and connection.api_key_encrypted:
+            connection.api_key_encrypted = ""
+            self.key_dropped = True
         if commit:
             connection.save()
         return connection
 
 
+_KEY_STATUS = {
+    "": "set",
+    KEY_UNDECRYPTABLE: "cannot be decrypted: re-enter it",
+    KEY_OTHER_HOST: "belongs to another URL: re-enter it",
+}
+
+
 @admin.register(ProviderConnection)
 class ProviderConnectionAdmin(admin.ModelAdmin):
     form = ProviderConnectionForm
-    list_display = ("name", "family", "base_url", "enabled", "key_set", "updated_at")
+    list_display = ("name", "family", "base_url", "enabled", "key_status", "updated_at")
     list_filter = ("family", "enabled")
     search_fields = ("name", "base_url")
+    readonly_fields = ("key_status",)
 
-    @admin.display(boolean=True, description="Key set")
-    def key_set(self, obj: ProviderConnection) -> bool:
-        return obj.has_api_key
+    @admin.display(description="Key")
+    def key_status(self, obj: ProviderConnection) -> str:
+        if not obj.pk or not obj.has_api_key:
+            return "none"
+        return _KEY_STATUS[api_key_problem(obj.api_key_encrypted, base_url=obj.base_url)]
+
+    def save_model(self, request, obj, form, change):
+        from moderation.services import audit_record
+
+        old_url = ""
+        if change and form.base_url_changed:
+            old_url = ProviderConnection.objects.values_list("base_url", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        if old_url:
+            kept = bool(form.cleaned_data.get("api_key"))
+            audit_record(
+                actor=request.user,
+                action="connection.base_url_change",
+                target=obj,
+                reason=(
+                    "A new key was entered for the new URL."
+                    if kept
+                    else "The stored key was removed: it is never sent to a new host."
+                ),
+                detail={
+                    "old_base_url": old_url,
+                    "new_base_url": obj.base_url,
+                    "key_removed": form.key_dropped,
+                    "key_entered": kept,
+                },
+            )
+        if obj.has_api_key and (
+            problem := api_key_problem(obj.api_key_encrypted, base_url=obj.base_url)
+        ):
+            messages.error(request, f"The stored key of {obj.name} {_KEY_STATUS[problem]}.")
+
+    def changelist_view(self, request, extra_context=None):
+        broken = [
+            row.name
+            for row in ProviderConnection.objects.exclude(api_key_encrypted="")
+            if api_key_problem(row.api_key_encrypted, base_url=row.base_url)
+        ]
+        if broken and request.method == "GET":
+            messages.error(
+                request,
+                "Stored keys that cannot be used (jobs on these connections fail): "
+                + ", ".join(broken)
+                + ". Re-enter them, or run manage.py reencrypt_provider_keys after a key rotation.",
+            )
+        return super().changelist_view(request, extra_context)

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass, field
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from jobs.registry import MODELS, Family, Lifecycle, ModelSpec
 
 logger = logging.getLogger(__name__)
+
+
+# Why a stored key is not used; each is an error code in jobs.providers.errors.CATALOG.
+KEY_UNDECRYPTABLE = "stored_key_undecryptable"
+KEY_OTHER_HOST = "stored_key_other_host"
+KEY_MISSING = "no_api_key"
+# Families whose SDK cannot call without a key (a Midjourney proxy may take none).
+_NEEDS_KEY = frozenset({Family.OPENAI_IMAGES, Family.CHAT_COMPLETIONS})
 
 
 @dataclass(frozen=True)
@@ -31,29 +40,74 @@ class Connection:
     api_key: str = field(default="", repr=False)
     models: frozenset[str] = frozenset()
     source: str = "environment"
+    # Set when the stored key cannot be used: a job on this connection fails with it
+    # instead of calling the provider without a key (or with one meant for another host).
+    key_problem: str = ""
 
 
 # -- keys at rest --------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
+class StoredKeyError(Exception):
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(code)
+
+
+def _fernet_for(secret: str) -> Fernet:
     # Derived from the secret key, so a database dump alone does not reveal provider keys.
-    digest = hashlib.sha256(f"atelier.connections:{settings.SECRET_KEY}".encode()).digest()
+    digest = hashlib.sha256(f"atelier.connections:{secret}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def api_key_encrypt(raw: str) -> str:
-    return _fernet().encrypt(raw.encode()).decode() if raw else ""
+def _fernet() -> MultiFernet:
+    """Encrypts with DJANGO_SECRET_KEY; decrypts with it or any DJANGO_SECRET_KEY_FALLBACKS."""
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet([_fernet_for(secret) for secret in secrets])
 
 
-def api_key_decrypt(token: str) -> str:
-    """The key, or "" when it was encrypted under another DJANGO_SECRET_KEY."""
+def api_key_encrypt(raw: str, *, base_url: str | None = None) -> str:
+    """The encrypted key; with ``base_url`` it is bound to that URL and is never used
+    for another (a connection whose URL changes cannot send it to the new host)."""
+    if not raw:
+        return ""
+    payload = raw if base_url is None else json.dumps({"key": raw, "base_url": base_url})
+    return _fernet().encrypt(payload.encode()).decode()
+
+
+def api_key_decrypt(token: str, *, base_url: str | None = None) -> str:
+    """The stored key ("" when none is stored).
+
+    Raises ``StoredKeyError`` when it was encrypted under a secret key that is neither
+    DJANGO_SECRET_KEY nor one of its fallbacks, or when it is bound to another base URL.
+    """
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        payload = _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        return ""
+        raise StoredKeyError(KEY_UNDECRYPTABLE) from None
+    if not payload.startswith("{"):
+        return payload  # stored before keys were bound to their URL
+    bound = json.loads(payload)
+    if base_url is not None and bound["base_url"] != base_url:
+        raise StoredKeyError(KEY_OTHER_HOST)
+    return bound["key"]
+
+
+def api_key_problem(token: str, *, base_url: str) -> str:
+    """ "" when the stored key is usable (or there is none), else the reason it is not."""
+    try:
+        api_key_decrypt(token, base_url=base_url)
+    except StoredKeyError as exc:
+        return exc.code
+    return ""
+
+
+def api_key_reencrypt(token: str, *, base_url: str) -> str:
+    """The same key encrypted under the current DJANGO_SECRET_KEY and bound to ``base_url``;
+    raises ``StoredKeyError`` if it cannot be read (or belongs to another URL)."""
+    return api_key_encrypt(api_key_decrypt(token, base_url=base_url), base_url=base_url)
 
 
 # -- where connections come from -------------------------------------------------
@@ -144,9 +198,14 @@ def _admin_connections() -> list[Connection]:
         models = frozenset(
             m for m in row.model_names if m in MODELS and MODELS[m].family.value == row.family
         )
-        api_key = api_key_decrypt(row.api_key_encrypted)
-        if row.api_key_encrypted and not api_key:
-            logger.warning("connection %s: its key cannot be decrypted; re-enter it", row.name)
+        key_problem = ""
+        try:
+            api_key = api_key_decrypt(row.api_key_encrypted, base_url=row.base_url)
+        except StoredKeyError as exc:
+            api_key, key_problem = "", exc.code
+            logger.error("connection %s: its stored key is not usable (%s)", row.name, exc.code)
+        if not row.api_key_encrypted and Family(row.family) in _NEEDS_KEY:
+            key_problem = KEY_MISSING
         connections.append(
             Connection(
                 name=row.name,
@@ -155,6 +214,7 @@ def _admin_connections() -> list[Connection]:
                 api_key=api_key,
                 models=models,
                 source="admin",
+                key_problem=key_problem,
             )
         )
     return connections

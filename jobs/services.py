@@ -335,6 +335,10 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
     if connection is None or spec.name not in connection.models:
         _finish(job, token, Status.FAILED, code="no_connection")
         return RunOutcome()
+    if connection.key_problem:
+        # A key we cannot read, or one meant for another host, is never replaced by "".
+        _finish(job, token, Status.FAILED, code=connection.key_problem)
+        return RunOutcome()
     # Inputs are read before the request is marked sent: a storage hiccup here costs nothing.
     inputs = _inputs_or_outcome(job, token)
     if isinstance(inputs, RunOutcome):
@@ -892,6 +896,10 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
     connection = connection_named(job.connection)
     if connection is None or spec.name not in connection.models:
         _finish(job, token, Status.FAILED, code="no_connection")
+        return RunOutcome()
+    if connection.key_problem:
+        # A key we cannot read, or one meant for another host, is never replaced by "".
+        _finish(job, token, Status.FAILED, code=connection.key_problem)
         return RunOutcome()
     client = MidjourneyClient(connection)
 

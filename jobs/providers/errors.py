@@ -105,6 +105,21 @@ CATALOG: dict[str, ErrorKind] = {
         "No provider connection serves this model any more. Ask an administrator.",
         retryable=False,
     ),
+    "stored_key_undecryptable": ErrorKind(
+        "The stored key cannot be decrypted: the key of this provider connection was saved "
+        "under another DJANGO_SECRET_KEY. Nothing was sent; ask an administrator to re-enter it.",
+        retryable=False,
+    ),
+    "no_api_key": ErrorKind(
+        "This provider connection has no key (it is removed when the connection's address "
+        "changes). Nothing was sent; ask an administrator to enter one.",
+        retryable=False,
+    ),
+    "stored_key_other_host": ErrorKind(
+        "The stored key of this provider connection belongs to another address. Nothing was "
+        "sent; ask an administrator to enter the key again for the new address.",
+        retryable=False,
+    ),
     "deadline_exceeded": ErrorKind(
         "Atelier could not finish this job in time (workers were down or overloaded). "
         "Nothing more will be charged for it; submit it again.",
