@@ -107,7 +107,7 @@ def image_list(*, user) -> QuerySet[Image]:
 def image_model_names(*, user, everything: bool = False) -> list[str]:
     """The models that made the user's images and their teams' shared ones, for the filter;
     with ``everything``, for staff, those of every job."""
-    if everything and user.is_staff:
+    if everything and sees_every_image(user):
         return sorted(
             {name for (name,) in GenerationJob.objects.values_list("model").distinct()},
             key=str.lower,

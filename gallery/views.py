@@ -15,6 +15,7 @@ from gallery.forms import BulkForm, CollectionForm, ImageEditForm, SearchForm, T
 from gallery.models import Image
 from gallery.storage import media_key_from_token
 from moderation.forms import ImageActionForm
+from moderation.permissions import sees_every_image
 from moderation.selectors import image_page_moderation
 from teams.selectors import team_editable, team_get
 
@@ -91,7 +92,7 @@ def gallery(request):
 
 @login_required
 def everything(request):
-    _deny_unless(request.user.is_staff)
+    _deny_unless(sees_every_image(request.user))
     return _listing(request, heading="Every image", everything=True)
 
 
@@ -279,6 +280,31 @@ _NOT_PERMITTED = {
 }
 
 
+# What each action asks of every selected image (gallery.selectors.image_refusals).
+_NEEDS = {
+    BulkForm.Action.DELETE: "owner",
+    BulkForm.Action.SHARE: "owner",
+    BulkForm.Action.UNSHARE: "editor",
+    BulkForm.Action.TAG: "editor",
+}
+# Refused images named one by one in a bulk error, at most.
+_REFUSALS_SHOWN = 5
+
+
+def _visible_selection(user, ids) -> list[Image]:
+    images = selectors.image_visible(user=user).filter(id__in=ids)
+    return list(images.select_related("owner", "team").order_by("-created_at", "-id"))
+
+
+def _per_image(user, images: list[Image], needs: str, team=None) -> str:
+    """Each refused image and why, for the bulk error (the first few only)."""
+    reasons = selectors.image_refusals(
+        user=user, images=images[:_REFUSALS_SHOWN], needs=needs, team=team
+    )
+    hidden = len(images) - _REFUSALS_SHOWN
+    return "; ".join(reasons) + (f"; and {hidden} more." if hidden > 0 else ".")
+
+
 def _bulk_form_problem(form: BulkForm) -> str:
     if "images" in form.errors:
         return "Select at least one image first."
@@ -319,10 +345,13 @@ def bulk(request):
         raise Http404("Some selected images are not available.")
     images, refused = _selection(ids, _bulk_images(user, action))
     if refused:
+        allowed = {image.id for image in images}
+        others = [image for image in _visible_selection(user, ids) if image.id not in allowed]
         messages.error(
             request,
             f"{_NOT_PERMITTED[action]}: you cannot do that to {refused} of the "
-            f"{len(set(ids))} selected. Nothing was changed.",
+            f"{len(set(ids))} selected. Nothing was changed. "
+            + _per_image(user, others, _NEEDS[action]),
         )
         return _back(request, "gallery:list")
     if action == Action.ZIP:
@@ -343,6 +372,21 @@ def bulk(request):
             services.image_tags_add(images=images, names=data["tag_names"])
         elif action == Action.COLLECT:
             collection = _editable_collection(request, data["collection"])
+            outside = [
+                image
+                for image in images
+                if collection.team is not None
+                and image.owner_id != user.id
+                and image.team_id != collection.team_id
+            ]
+            if outside:
+                messages.error(
+                    request,
+                    f"A team collection only holds images shared with the team: "
+                    f"{len(outside)} of the {len(images)} selected are not. Nothing was changed. "
+                    + _per_image(user, outside, "team", team=collection.team),
+                )
+                return _back(request, "gallery:list")
             services.collection_add(user=user, collection=collection, images=images)
     except (ValidationError, PermissionDenied) as error:
         problem = getattr(error, "messages", None) or ["You cannot change that collection."]
