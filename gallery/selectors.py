@@ -446,5 +446,30 @@ def image_search(
     return ImagePage(images=rows, next_cursor=next_cursor, corrected=corrected)
 
 
+def image_refusals(*, user, images: list[Image], needs: str, team=None) -> list[str]:
+    """Why the user may not apply an action to each of ``images``, one line per image.
+
+    ``needs`` is what the action asks of each image: "owner" (delete, share), "editor"
+    (tag, remove from team: their own or their team's, with the editor role there) or
+    "team" (a team collection: their own or already shared with ``team``).
+    """
+    roles = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+    lines = []
+    for image in images:
+        owner = image.owner.get_username()
+        name = f"“{image.label[:40]}” (image {image.id})"
+        if needs == "owner":
+            reason = f"{owner} owns it"
+        elif needs == "team" and team is not None:
+            reason = f"{owner} owns it and it is not shared with {team.name}"
+        elif image.team is not None and image.team_id in roles:
+            role = Membership.Role(roles[image.team_id]).label.lower()
+            reason = f"{owner} owns it and you are a {role} in {image.team.name}"
+        else:
+            reason = f"{owner} owns it"
+        lines.append(f"{name}: {reason}")
+    return lines
+
+
 def image_tiles(*, images: list[Image]) -> list[tuple[Image, dict[str, str]]]:
     return [(image, image_urls(image)) for image in images]

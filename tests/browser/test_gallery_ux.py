@@ -4,6 +4,7 @@ seeded job, the studio's draft prompt, the favicon and bulk errors."""
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from gallery.models import Image
+from gallery.models import Collection, Image
 from jobs.models import GenerationJob
+from teams.models import Membership, Team
 from tests.browser.conftest import JOB_TIMEOUT_MS, screenshot
 from tests.browser.test_accessibility import stored_image
 from tests.factories import PASSWORD
@@ -341,3 +343,29 @@ def test_every_page_has_the_favicon(page: Page, live_server, alice):
     assert b"<svg" in response.body()
     log_in(page, live_server.url, alice.username)
     expect(page.locator('link[rel="icon"]')).to_have_attribute("href", href)
+
+
+def test_a_refused_bulk_action_names_each_image_and_why(page: Page, live_server, s3, alice, bob):
+    north = Team.objects.create(name="Studio North")
+    south = Team.objects.create(name="Studio South")
+    Membership.objects.create(team=north, user=alice, role=Membership.Role.OWNER)
+    Membership.objects.create(team=north, user=bob, role=Membership.Role.EDITOR)
+    Membership.objects.create(team=south, user=alice, role=Membership.Role.OWNER)
+    Collection.objects.create(name="South board", team=south)
+    bobs = stored_image(bob, "bob's lighthouse")
+    Image.objects.filter(id=bobs.id).update(team=north)
+    log_in(page, live_server.url, alice.username)
+    page.goto(live_server.url + reverse("gallery:team_library", args=[north.id]))
+
+    page.get_by_label(f"Select image {bobs.id}").check()
+    page.get_by_label("Action").select_option("collect")
+    page.get_by_label("Collection", exact=True).select_option(label="South board (team)")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page).to_have_url(re.compile(rf"/gallery/teams/{north.id}/$"))
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("1 of the 1 selected are not. Nothing was changed.")
+    expect(error).to_contain_text(
+        f"“bob's lighthouse” (image {bobs.id}): bob owns it and it is not shared with Studio South."
+    )
+    screenshot(page, "gallery-bulk-error-per-image")
