@@ -55,8 +55,7 @@ class SearchForm(forms.Form):
         typed = self.data.get("model", "")
         stored = {name.lower(): name for name in self.models}.get(typed.lower())
         if stored and stored != typed:
-            self.data = self.data.copy()
-            self.data["model"] = stored
+            self.data = {**{key: self.data.get(key) for key in self.data}, "model": stored}
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -65,7 +64,7 @@ class SearchForm(forms.Form):
                 self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error(
