@@ -110,9 +110,9 @@ document.body.addEventListener("click", (e) => {
   form.elements.prompt.focus();
 });
 
-// The prompt being written survives a reload (kept in this browser only); a job made
-// from it clears the draft.
-const DRAFT_KEY = "atelier.studio.draft-prompt";
+// The prompt being written survives a reload (kept in this browser only, per account); a
+// job made from it clears the draft.
+const DRAFT_KEY = `atelier.studio.draft-prompt.${document.body.dataset.user || ""}`;
 
 function draftStore(action, value) {
   try {

@@ -319,13 +319,23 @@ def test_remix_of_the_second_image_reuses_that_images_seed(studio: Page):
     assert digest(remixed) == digest(second), "the remix redraws exactly the second image"
 
 
-def test_the_draft_prompt_survives_a_reload_until_it_is_submitted(studio: Page):
+def test_the_draft_prompt_survives_a_reload_until_it_is_submitted(
+    studio: Page, live_server, alice, bob
+):
     page = studio
     fill(page, "model", "demo")
     page.locator("#id_prompt").fill("a half-written idea about kites")
     page.reload()
     expect(page.locator("#id_prompt")).to_have_value("a half-written idea about kites")
     expect(page.locator("#prompt-counter")).to_contain_text("31")
+
+    # Another account in the same browser does not get alice's draft.
+    page.get_by_role("button", name="Log out alice").click()
+    log_in(page, live_server.url, bob.username)
+    expect(page.locator("#id_prompt")).to_have_value("")
+    page.get_by_role("button", name="Log out bob").click()
+    log_in(page, live_server.url, alice.username)
+    expect(page.locator("#id_prompt")).to_have_value("a half-written idea about kites")
 
     fill(page, "model", "demo")
     page.locator("#id_prompt").press("Control+Enter")
