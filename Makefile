@@ -4,15 +4,28 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run worker test lint format bench clean
+.PHONY: install run worker test lint format bench clean lock
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Installs exactly what requirements-test.lock pins (versions and hashes), then Atelier itself
+# without resolving anything again: a new release of a dependency cannot change a fresh install.
+$(STAMP): requirements-test.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml: requirements.lock (what production
+# and the Dockerfile install) and requirements-test.lock (plus the test extra), with hashes.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'pip-tools>=7.4'
+	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra test --output-file requirements-test.lock pyproject.toml
 
 # Test-only JavaScript (axe-core for the browser tests), pinned in package-lock.json.
 NODE_STAMP := node_modules/.installed-stamp
