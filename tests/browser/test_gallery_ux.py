@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from gallery.models import Collection, Image
 from jobs.models import GenerationJob
 from teams.models import Membership, Team
-from tests.browser.conftest import JOB_TIMEOUT_MS, screenshot
+from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, PHONE, screenshot
 from tests.browser.test_accessibility import stored_image
 from tests.factories import PASSWORD
 
@@ -206,6 +206,9 @@ def test_the_filters_offer_alices_models_show_a_badge_and_refuse_from_after_to(
     expect(page.get_by_label("To")).to_have_attribute("aria-describedby", "id_date_to-error")
     expect(page.get_by_role("alert")).to_contain_text("Not applied")
     screenshot(page, "gallery-filters-date-error")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "gallery-filters-date-error-phone")
+    page.set_viewport_size(DESKTOP)
 
     page.get_by_role("link", name="Clear filters").click()
     expect(page.locator("#filter-count")).to_have_count(0)
