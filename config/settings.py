@@ -98,6 +98,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has web threads and a worker writing at once. WAL lets readers
+    # run beside the writer; IMMEDIATE takes the write lock when a transaction begins, so
+    # a reader never has to upgrade (which SQLite refuses at once with "database is
+    # locked", whatever the timeout); the busy timeout makes writers queue instead of fail.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": env_int("ATELIER_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from gallery.models import Image
 from gallery.services import image_store
 from jobs.admission import admission_check, admission_limits_locked
 from jobs.connections import connection_for_model, connection_named
+from jobs.dblocks import is_lock_error, retry_on_lock
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.base import EditingImageProvider, InputFile, JobInputs
@@ -234,13 +235,45 @@ def _release_for_retry(job, token, *, code: str, clear_request: bool, delay: flo
 
 def job_run(*, job_id) -> RunOutcome:
     """Run one attempt of a job. Raises GenerationJob.DoesNotExist for a missing row."""
-    token = _claim(job_id)
+    token = retry_on_lock(lambda: _claim(job_id))
     job = GenerationJob.objects.get(id=job_id)
     if token is None:
         if job.status == Status.CANCELLED and job.provider_task_id:
             _midjourney_cancel_at_provider(job)
         return RunOutcome()  # finished, cancelled, or held by a live worker
+    try:
+        return _job_run_claimed(job, token)
+    except OperationalError as error:
+        if not is_lock_error(error):
+            raise
+        return _release_after_lock(job, token)
 
+
+# Said on the card at once, instead of a spinner until the reaper notices the job.
+DATABASE_BUSY_PROGRESS = "The database was busy and this job could not be saved; trying again…"
+DATABASE_BUSY_RETRY_SECONDS = 2.0
+
+
+def _release_after_lock(job, token) -> RunOutcome:
+    """A save failed on SQLite's lock: back to the queue, saying so, and run again soon.
+
+    Whatever was already saved stands (a sent request or a kept answer is not sent again).
+    """
+    logger.warning("job %s: database locked, re-queued", job.id)
+    now = timezone.now()
+    released = retry_on_lock(
+        lambda: _guarded(job, token).update(
+            status=Status.QUEUED,
+            progress=DATABASE_BUSY_PROGRESS,
+            lease_expires_at=None,
+            updated_at=now,
+        ),
+        delays=(0.5, 1.0, 2.0, 4.0),
+    )
+    return RunOutcome(retry_in=DATABASE_BUSY_RETRY_SECONDS) if released == 1 else RunOutcome()
+
+
+def _job_run_claimed(job, token) -> RunOutcome:
     answer = ProviderAnswer.objects.filter(job=job).first()
     if answer is None and job.provider == Family.MIDJOURNEY:
         outcome_or_answer = _midjourney_step(job, token)

@@ -6,8 +6,10 @@ come only from ``jobs.services`` deciding an error is transient.
 """
 
 from celery import shared_task
+from django.db import OperationalError
 
 from jobs import services
+from jobs.dblocks import is_lock_error
 from jobs.models import GenerationJob
 
 
@@ -23,6 +25,12 @@ def run_generation_job(self, job_id: str) -> None:
         outcome = services.job_run(job_id=job_id)
     except GenerationJob.DoesNotExist:
         return  # deleted; never retried
+    except OperationalError as error:
+        if not is_lock_error(error):
+            raise
+        # SQLite stayed locked before the job could be claimed: it is still queued, try soon.
+        services.job_enqueue(job_id=job_id, countdown=services.DATABASE_BUSY_RETRY_SECONDS)
+        return
     if outcome.retry_in is not None:
         services.job_enqueue(job_id=job_id, countdown=outcome.retry_in)
 
