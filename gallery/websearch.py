@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 # A quoted phrase (closed or running to the end), or a run of anything but spaces and quotes,
 # each optionally preceded by "-".
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+_EDGES = ",.;:!?()[]{}<>"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def websearch_parse(text: str) -> WebQuery:
         if match.group(2) is not None:
             negated, value, quoted = match.group(1) == "-", " ".join(match.group(2).split()), True
         else:
-            negated, value, quoted = match.group(3) == "-", match.group(4), False
+            # Punctuation around a bare word ("fog," or "(dusk)") is not part of it.
+            negated, value, quoted = match.group(3) == "-", match.group(4).strip(_EDGES), False
         if value.strip("-"):
             tokens.append((negated, value.lower(), quoted))
 

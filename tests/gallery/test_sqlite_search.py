@@ -26,10 +26,12 @@ ROOT = Path(__file__).resolve().parents[2]
         ('red -"double decker"', [("red",)], ["double decker"]),
         ("kite or gull sea", [("kite", "gull"), ("sea",)], []),
         ("kite OR gull OR tern", [("kite", "gull", "tern")], []),
-        ('or kite or', [("kite",)], []),
+        ("or kite or", [("kite",)], []),
         ('"unclosed phrase', [("unclosed phrase",)], []),
         ("well-lit - -- room", [("well-lit",), ("room",)], []),
         ('"or"', [("or",)], []),
+        ("lighthouse, fog. (dusk) bob's", [("lighthouse",), ("fog",), ("dusk",), ("bob's",)], []),
+        ("-(night)", [], ["night"]),
         ("", [], []),
     ],
 )
