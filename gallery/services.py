@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from gallery.imaging import inspect_image, make_thumbnail
+from gallery.imaging import image_accept, make_thumbnail
 from gallery.models import Collection, CollectionItem, Favourite, Image, SearchTerm, Tag
 from teams.models import Membership
 
@@ -38,7 +38,7 @@ def image_store(*, job, index: int, data: bytes, revised_prompt: str = "") -> Im
     Raises ``gallery.imaging.InvalidImage`` for bad bytes and storage errors
     (OSError, botocore errors) when the storage cannot be written.
     """
-    info = inspect_image(data)
+    data, info = image_accept(data)
     original_key, thumbnail_key = image_keys(job_id=job.id, index=index, extension=info.extension)
     thumbnail = make_thumbnail(data)
     default_storage.save(original_key, ContentFile(data))
@@ -160,14 +160,36 @@ def image_delete(*, images: Iterable[Image]) -> int:
     return len(images) if deleted else 0
 
 
+def _collection_name_check(*, name: str, owner=None, team=None, exclude_id=None) -> str:
+    """The name, stripped; refused when the same owner (or team) has one so named."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["Give the collection a name."]})
+    same = Collection.objects.filter(name__iexact=name).exclude(id=exclude_id)
+    same = same.filter(team=team) if team is not None else same.filter(owner=owner)
+    if same.exists():
+        whose = f"{team.name} already has" if team is not None else "You already have"
+        raise ValidationError({"name": [f"{whose} a collection called “{name}”."]})
+    return name
+
+
 def collection_create(*, user, name: str, team=None) -> Collection:
     if team is not None:
         if not Membership.objects.filter(
             user=user, team=team, role__in=Membership.EDITING_ROLES
         ).exists():
             raise ValidationError("Only a team's owners and editors can make team collections.")
+        name = _collection_name_check(name=name, team=team)
         return Collection.objects.create(name=name, team=team)
+    name = _collection_name_check(name=name, owner=user)
     return Collection.objects.create(name=name, owner=user)
+
+
+def collection_rename(*, collection: Collection, name: str) -> None:
+    collection.name = _collection_name_check(
+        name=name, owner=collection.owner, team=collection.team, exclude_id=collection.id
+    )
+    collection.save(update_fields=["name"])
 
 
 def collection_add(*, user, collection: Collection, images: Iterable[Image]) -> int:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("collections/", views.collection_list, name="collections"),
     path("collections/<int:collection_id>/", views.collection_detail, name="collection"),
     path(
+        "collections/<int:collection_id>/rename/",
+        views.collection_rename,
+        name="collection_rename",
+    ),
+    path(
         "collections/<int:collection_id>/delete/",
         views.collection_delete,
         name="collection_delete",

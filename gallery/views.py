@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +15,7 @@ from gallery.archive import image_zip_stream
 from gallery.forms import BulkForm, CollectionForm, ImageEditForm, SearchForm, TagForm
 from gallery.models import Image
 from gallery.storage import media_key_from_token
+from jobs import selectors as job_selectors
 from moderation.forms import ImageActionForm
 from moderation.permissions import sees_every_image
 from moderation.selectors import image_page_moderation
@@ -54,6 +56,8 @@ def _listing(request, *, heading, team=None, collection=None, everything=False):
         "next_url": next_url,
         "team": team,
         "collection": collection,
+        "collection_tidy": collection is not None
+        and selectors.collection_editable(user=request.user).filter(id=collection.id).exists(),
         "search_syntax": selectors.search_syntax(),
     }
     if request.htmx and query.cursor:
@@ -119,6 +123,8 @@ def image_detail(request, image_id):
         "tag_form": TagForm(),
         "share_teams": team_editable(user=request.user),
         "add_collections": selectors.collection_editable(user=request.user).order_by("name"),
+        "can_mask_edit": bool(job_selectors.edit_models()),
+        "no_edit_model_reason": job_selectors.NO_EDIT_MODEL_REASON,
         **selectors.image_detail_extras(user=request.user, image=image),
         **image_page_moderation(user=request.user, image=image),
     }
@@ -243,10 +249,15 @@ def collection_list(request):
         team = form.teams.get(form.cleaned_data["team"]) if form.cleaned_data["team"] else None
         if form.cleaned_data["team"] and team is None:
             raise Http404
-        collection = services.collection_create(
-            user=request.user, name=form.cleaned_data["name"], team=team
-        )
-        return redirect("gallery:collection", collection.id)
+        try:
+            collection = services.collection_create(
+                user=request.user, name=form.cleaned_data["name"], team=team
+            )
+        except ValidationError as error:
+            for message in _field_messages(error):
+                form.add_error("name", message)
+        else:
+            return redirect("gallery:collection", collection.id)
     collections = selectors.collection_visible(user=request.user).select_related("team")
     return render(
         request,
@@ -255,13 +266,33 @@ def collection_list(request):
     )
 
 
+def _field_messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [message for messages in error.message_dict.values() for message in messages]
+    return list(error.messages)
+
+
+@login_required
+@require_POST
+def collection_rename(request, collection_id):
+    collection = _editable_collection(request, collection_id)
+    try:
+        services.collection_rename(collection=collection, name=request.POST.get("name", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(_field_messages(error)))
+    else:
+        messages.info(request, f"Renamed to “{collection.name}”.")
+    return redirect("gallery:collection", collection.id)
+
+
 @login_required
 @require_POST
 def collection_image_remove(request, collection_id, image_id):
     collection = _editable_collection(request, collection_id)
     image = selectors.image_get(user=request.user, image_id=image_id)
     services.collection_remove(collection=collection, images=[image])
-    return redirect("gallery:collection", collection.id)
+    messages.info(request, f"Removed from “{collection.name}”.")
+    return _back(request, reverse("gallery:collection", args=[collection.id]))
 
 
 @login_required
@@ -269,6 +300,7 @@ def collection_image_remove(request, collection_id, image_id):
 def collection_delete(request, collection_id):
     collection = _editable_collection(request, collection_id)
     services.collection_delete(collection=collection)
+    messages.info(request, f"Collection “{collection.name}” deleted; its images are kept.")
     return redirect("gallery:collections")
 
 

@@ -1,3 +1,4 @@
+import uuid
 from typing import Protocol, cast
 
 from django import forms
@@ -84,11 +85,16 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
     moderation = forms.CharField(required=False)
     partial_images = forms.IntegerField(required=False)
     seed = forms.IntegerField(required=False)
+    # One per rendered form (see job_create's submit_token): the page swaps in a fresh one
+    # after each job it makes.
+    submit_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         model_field = cast(forms.ChoiceField, self.fields["model"])
         model_field.choices = [(spec.name, spec.label) for spec in offered_models()]
+        if not self.is_bound:
+            self.initial["submit_token"] = uuid.uuid4()
 
     def image_bytes(self) -> list[bytes]:
         return [upload.read() for upload in self.cleaned_data.get("images") or []]
@@ -122,7 +128,10 @@ class EditForm(RegistryErrorsMixin, forms.Form):
 
     model = forms.ChoiceField()
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), strip=True)
-    mask = forms.FileField()
+    # The server needs a mask (the editor's hint says so): no mask is no edit.
+    mask = forms.FileField(
+        error_messages={"required": "Paint the area to change first: an edit needs a mask."}
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -78,6 +78,9 @@ class GenerationJob(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
+    # The studio form's one-time token: a doubled or retried submit finds this job
+    # instead of making (and paying for) a second one.
+    submit_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +88,13 @@ class GenerationJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "submit_token"],
+                condition=models.Q(submit_token__isnull=False),
+                name="job_owner_submit_token_unique",
+            ),
+        ]
         indexes = [
             # The studio lists a user's recent jobs; the reaper scans by status.
             models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),

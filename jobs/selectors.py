@@ -21,6 +21,17 @@ def job_list(*, user, limit: int = 20) -> QuerySet[GenerationJob]:
     )
 
 
+def job_for_submit_token(*, user, submit_token) -> GenerationJob | None:
+    """The job an earlier submit of the same studio form made, if any."""
+    if submit_token is None:
+        return None
+    return (
+        GenerationJob.objects.prefetch_related(Prefetch("images", queryset=_visible_images()))
+        .filter(owner=user, submit_token=submit_token)
+        .first()
+    )
+
+
 def job_get(*, user, job_id) -> GenerationJob:
     """A job the user owns; 404 for anyone else's."""
     return get_object_or_404(
@@ -37,6 +48,13 @@ def prompt_history(*, user, query: str = "", limit: int = 15) -> list[str]:
         jobs = jobs.filter(prompt__icontains=query.strip())
     rows = jobs.values("prompt").annotate(last_used=Max("created_at")).order_by("-last_used")
     return [row["prompt"] for row in rows[:limit]]
+
+
+# Said wherever mask editing would be offered but cannot work.
+NO_EDIT_MODEL_REASON = (
+    "Editing with a mask needs a model that repaints part of an image (DALL·E 2 or a GPT "
+    "image model), and no connection here offers one. An administrator can add one."
+)
 
 
 def edit_models() -> list[ModelSpec]:

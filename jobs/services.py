@@ -66,7 +66,11 @@ class RunOutcome:
     retry_in: float | None = None
 
 
-def job_create(*, user, model_name: str, prompt: str, params: dict) -> GenerationJob:
+def job_create(
+    *, user, model_name: str, prompt: str, params: dict, submit_token: uuid.UUID | None = None
+) -> GenerationJob:
+    """A new job; with ``submit_token`` (the studio form's), a second insert with the same
+    token raises IntegrityError, so a doubled submit never makes a second job."""
     try:
         spec = get_model(model_name)
     except UnknownModel:
@@ -86,6 +90,7 @@ def job_create(*, user, model_name: str, prompt: str, params: dict) -> Generatio
         model=spec.name,
         prompt=prompt.strip(),
         params=cleaned,
+        submit_token=submit_token,
     )
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.studio, name="studio"),
     path("prompts/", views.prompt_history, name="prompt_history"),
     path("jobs/<uuid:job_id>/", views.job_card, name="job_card"),
+    path("jobs/<uuid:job_id>/page/", views.job_detail, name="job_detail"),
     path("jobs/<uuid:job_id>/partial/", views.job_partial_image, name="job_partial_image"),
     path("jobs/<uuid:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<uuid:job_id>/retry/", views.job_retry, name="job_retry"),

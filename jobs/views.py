@@ -3,8 +3,10 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -93,8 +95,15 @@ def studio(request):
         request.POST or None, request.FILES or None, initial=initial or request.GET or None
     )
     if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data.get("submit_token")
+        earlier = selectors.job_for_submit_token(user=request.user, submit_token=token)
+        if earlier is not None:
+            return _earlier_card(request, earlier)
         try:
             job = _composer_job(request, form)
+        except IntegrityError:  # the same form's other submit inserted its job first
+            earlier = selectors.job_for_submit_token(user=request.user, submit_token=token)
+            return _earlier_card(request, earlier)
         except ValidationError as error:
             form.add_registry_errors(error)
         except JobRefused as refusal:
@@ -102,9 +111,24 @@ def studio(request):
             return _refused(_studio_form(request, form, status=refusal.status_code), refusal)
         else:
             if request.htmx:
-                return _new_card(request, job)
+                return _with_fresh_token(_new_card(request, job))
             return redirect("jobs:studio")
     return _studio_form(request, form, status=400 if form.errors else 200)
+
+
+def _with_fresh_token(response):
+    """The composer stays on the page: its next submit needs a token of its own."""
+    token = render_to_string("jobs/partials/submit_token.html", {"token": uuid.uuid4()})
+    response.content += token.encode()
+    return response
+
+
+def _earlier_card(request, job):
+    """A repeated submit of one form: the card of the job it already made, in its place."""
+    if not request.htmx:
+        return redirect("jobs:studio")
+    response = _errors_in_place(_card(request, job), f"#job-{job.id}")
+    return _with_fresh_token(response)
 
 
 def _composer_job(request, form):
@@ -129,6 +153,7 @@ def _composer_job(request, form):
         model_name=model_name,
         prompt=form.cleaned_data["prompt"],
         params=form.params(),
+        submit_token=form.cleaned_data.get("submit_token"),
     )
 
 
@@ -150,6 +175,14 @@ def prompt_history(request):
 @login_required
 def job_card(request, job_id):
     return _card(request, selectors.job_get(user=request.user, job_id=job_id))
+
+
+@login_required
+@require_GET
+def job_detail(request, job_id):
+    """A job's card on a page of its own (the card URL answers the studio's polling)."""
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    return render(request, "jobs/job.html", {"job": job, **_card_actions()})
 
 
 @login_required
@@ -244,7 +277,12 @@ def image_edit(request, image_id):
 
 
 def _edit_form(request, image, form, *, status: int):
-    context = {"image": image, "form": form, "urls": image_urls(image)}
+    context = {
+        "image": image,
+        "form": form,
+        "urls": image_urls(image),
+        "no_edit_model_reason": selectors.NO_EDIT_MODEL_REASON,
+    }
     if request.htmx and form.errors:
         response = render(request, "jobs/partials/edit_form.html", context, status=status)
         return _errors_in_place(response, "#edit-form")

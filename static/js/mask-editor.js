@@ -189,9 +189,20 @@
     }
   });
 
+  // The editor also has a page of its own (without studio.js): its errors come back as
+  // 4xx with HX-Retarget naming the form, and are swapped in beside their fields.
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const xhr = e.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget") === "#edit-form") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:afterRequest", (e) => {
     // Errors swapped in beside their fields count as handled, so check the status itself.
     if (e.target.id !== "edit-form" || e.detail.xhr.status !== 201) return;
+    e.target.querySelectorAll(".errors, .errorlist").forEach((element) => element.remove());
     const dialog = e.target.closest("dialog");
     if (dialog?.matches(":modal")) dialog.close();
   });

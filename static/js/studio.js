@@ -141,7 +141,15 @@ document.body.addEventListener("input", (e) => {
   }
 });
 
+// One click, one job: the form drops a second submit while one is in flight
+// (hx-sync, hx-disabled-elt), and the server answers a repeated form token with the
+// first job's card. A success clears what an earlier failed submit said on the form.
+function clearFormErrors(form) {
+  form.querySelectorAll(".errors, .errorlist").forEach((element) => element.remove());
+}
+
 document.body.addEventListener("htmx:afterRequest", (e) => {
+  if (e.target.id === "generate-form" && e.detail.xhr.status < 300) clearFormErrors(e.target);
   if (e.target.id === "generate-form" && e.detail.xhr.status === 201) {
     draftStore("clear");
     e.target.elements.images.value = "";
