@@ -298,6 +298,18 @@ def test_the_compose_web_and_worker_commands_serve_the_production_shape(local_se
                 time.sleep(0.3)
         assert login_page.status_code == 200 and "Log in" in login_page.text
         assert "uvicorn" in (data_dir / "web.log").read_text().lower()
+        # Slow clients (more than there are worker processes) that never finish their
+        # request do not starve the site: an event loop waits for them, not a worker.
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+        try:
+            for sock in slow:
+                sock.sendall(b"GET /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            started = time.perf_counter()
+            assert httpx.get(f"{base}/accounts/login/", timeout=10).status_code == 200
+            assert time.perf_counter() - started < 2
+        finally:
+            for sock in slow:
+                sock.close()
         while "ready." not in (data_dir / "worker.log").read_text():
             assert worker.poll() is None and time.time() < deadline + 60, (
                 data_dir / "worker.log"
