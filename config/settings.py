@@ -246,6 +246,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes logs every successful login at INFO; failures and lock-outs are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Which models the OpenAI-compatible connection serves; empty means every
