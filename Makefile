@@ -13,6 +13,8 @@ $(STAMP): requirements-test.lock pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; \
+		echo "The lock files miss what pyproject.toml asks for: run 'make lock'."; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
