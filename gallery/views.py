@@ -56,15 +56,19 @@ def _listing(request, *, heading, team=None, collection=None, everything=False):
         "next_url": next_url,
         "team": team,
         "collection": collection,
-        "collection_tidy": collection is not None
-        and selectors.collection_editable(user=request.user).filter(id=collection.id).exists(),
         "search_syntax": selectors.search_syntax(),
     }
+    editable = selectors.collection_editable(user=request.user)
     if request.htmx and query.cursor:
+        # Later pages of a collection offer "Remove from collection" under each tile too.
+        context["collection_tidy"] = (
+            collection is not None and editable.filter(id=collection.id).exists()
+        )
         return render(request, "gallery/partials/tiles.html", context)
     context["bulk_form"] = BulkForm()
     context["share_teams"] = list(team_editable(user=request.user))
-    context["collections"] = list(selectors.collection_editable(user=request.user).order_by("name"))
+    context["collections"] = list(editable.order_by("name"))
+    context["collection_tidy"] = collection in context["collections"]
     context["bulk_actions"] = _offered_actions(context, everything=everything)
     return render(request, "gallery/gallery.html", context)
 
