@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over the cap is refused before anything reads it.
+    "config.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,6 +225,10 @@ ATELIER_DOWNLOAD_TIMEOUT = env_int("ATELIER_DOWNLOAD_TIMEOUT", 60, minimum=1)
 ATELIER_JOB_MAX_ATTEMPTS = env_int("ATELIER_JOB_MAX_ATTEMPTS", 4, minimum=1)
 # Largest image we accept from a provider or an upload, in bytes and in pixels.
 ATELIER_MAX_IMAGE_BYTES = env_int("ATELIER_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minimum=1024)
+# Uploads: at most this many files and this many bytes in one request (413 beyond, unread;
+# config.middleware). Each file's declared size is checked against its model before reading.
+ATELIER_MAX_REQUEST_BYTES = env_int("ATELIER_MAX_REQUEST_BYTES", 100 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("ATELIER_MAX_UPLOAD_FILES", 20, minimum=1)
 ATELIER_MAX_IMAGE_PIXELS = env_int("ATELIER_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
 ATELIER_THUMBNAIL_SIZE = env_int("ATELIER_THUMBNAIL_SIZE", 384, minimum=32)
 

@@ -2,6 +2,11 @@
 
 Headers are read before any pixel is decoded, so a decompression bomb or a
 disguised file is refused cheaply.
+
+Multi-picture JPEGs (MPO: stereo and some phone cameras) are JPEGs with more frames
+appended. Atelier keeps their first frame, the picture every viewer shows, as a plain
+JPEG (``image_accept``): a paid image from a provider is not thrown away, and an upload
+behaves as the JPEG its owner sees.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+# Pillow names a JPEG with a multi-picture index "MPO"; it opens under the JPEG format.
+MULTI_PICTURE = "MPO"
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "MPO": "jpg"}
 
 
 class InvalidImage(ValueError):
@@ -116,14 +123,51 @@ def inspect_image(
     )
 
 
+def image_accept(
+    data: bytes,
+    *,
+    allowed_formats: tuple[str, ...] = ALLOWED_FORMATS,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+) -> tuple[bytes, ImageInfo]:
+    """The bytes to keep and what they are: ``inspect_image``, with a multi-picture JPEG
+    reduced to its first frame."""
+    limits = dict(allowed_formats=allowed_formats, max_bytes=max_bytes, max_pixels=max_pixels)
+    info = inspect_image(data, **limits)
+    if info.format != MULTI_PICTURE:
+        return data, info
+    first = first_frame_jpeg(data)
+    return first, inspect_image(first, **limits)
+
+
+def first_frame_jpeg(data: bytes) -> bytes:
+    """The first picture of a multi-picture JPEG, as a JPEG with the same quantisation
+    (``quality="keep"``), its EXIF and colour profile."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            image.seek(0)
+            image.load()
+            buffer = io.BytesIO()
+            extra = {key: image.info[key] for key in ("exif", "icc_profile") if image.info.get(key)}
+            image.save(buffer, format="JPEG", quality="keep", **extra)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"The image is damaged or truncated ({exc}).") from None
+    return buffer.getvalue()
+
+
 def make_thumbnail(data: bytes, *, size: int | None = None) -> bytes:
+    """A WebP thumbnail. Raises InvalidImage when the pixels cannot be decoded: the header
+    checks of ``inspect_image`` pass a file whose pixel data is damaged."""
     size = size or settings.ATELIER_THUMBNAIL_SIZE
     image: Image.Image  # the opened file, then possibly a converted copy
-    with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (size, size))
-        image.thumbnail((size, size))
-        if image.mode not in ("RGB", "RGBA"):
-            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        buffer = io.BytesIO()
-        image.save(buffer, format="WEBP", quality=80, method=4)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (size, size))
+            image.thumbnail((size, size))
+            if image.mode not in ("RGB", "RGBA"):
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            buffer = io.BytesIO()
+            image.save(buffer, format="WEBP", quality=80, method=4)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"The image's pixels are damaged ({exc}).") from None
     return buffer.getvalue()

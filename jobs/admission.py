@@ -7,6 +7,7 @@ query), the prompt blocklist, then (when enabled) the provider's moderation endp
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,9 +32,16 @@ class JobRefused(Exception):
 
 
 def admission_check(
-    *, user, prompt: str, spec, images: int = 1, now: dt.datetime | None = None
+    *,
+    user,
+    prompt: str,
+    spec,
+    images: int = 1,
+    cost: Decimal = Decimal("0"),
+    now: dt.datetime | None = None,
 ) -> None:
-    """Raises JobRefused unless ``user`` may queue a job for ``images`` more images now."""
+    """Raises JobRefused unless ``user`` may queue a job for ``images`` more images, at an
+    estimated ``cost``, now."""
     now = now or timezone.now()
     if not user.is_active:
         raise JobRefused("Your account is not active.")
@@ -43,18 +51,24 @@ def admission_check(
             "Your account is suspended, so new jobs are refused. "
             f"Reason: {suspension.reason} Contact an administrator if you think this is a mistake."
         )
-    _check_limits(user=user, now=now, images=images)
+    _check_limits(user=user, now=now, images=images, cost=cost)
     _check_prompt(user=user, prompt=prompt)
 
 
-def admission_limits_locked(*, user, images: int = 1) -> None:
+def admission_limits_locked(*, user, images: int = 1, cost: Decimal = Decimal("0")) -> None:
     """The rate limit and quotas again, with the user's row locked until the caller's
-    transaction (the one inserting the job) ends."""
+    transaction (the one inserting the job and its reservation) ends."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
-    _check_limits(user=user, now=timezone.now(), images=images)
+    _check_limits(user=user, now=timezone.now(), images=images, cost=cost)
 
 
-def _check_limits(*, user, now: dt.datetime, images: int) -> None:
+def _over(spent: Decimal, cost: Decimal, limit) -> bool:
+    """Spend (including what unfinished jobs reserve) already at the limit, or this job's
+    estimate would take it past."""
+    return spent >= limit or spent + cost > limit
+
+
+def _check_limits(*, user, now: dt.datetime, images: int, cost: Decimal) -> None:
     usage = moderation.usage_get(user=user, now=now)
     limits = usage.limits
     if usage.jobs_last_minute >= limits.jobs_per_minute:
@@ -69,8 +83,8 @@ def _check_limits(*, user, now: dt.datetime, images: int) -> None:
         )
     if usage.images_today + images > limits.daily_images:
         _refuse_images("Your daily image quota", usage, limits.daily_images, images, now=now)
-    if usage.spend_this_month >= limits.monthly_spend_usd:
-        _refuse_spend("Your monthly spend quota", usage, limits.monthly_spend_usd, now=now)
+    if _over(usage.spend_this_month, cost, limits.monthly_spend_usd):
+        _refuse_spend("Your monthly spend quota", usage, limits.monthly_spend_usd, cost, now=now)
     for team in moderation.team_usage_list(user=user, now=now):
         quota = team.quota
         if quota.daily_images is not None and team.images_today + images > quota.daily_images:
@@ -81,11 +95,14 @@ def _check_limits(*, user, now: dt.datetime, images: int) -> None:
                 images,
                 now=now,
             )
-        if quota.monthly_spend_usd is not None and team.spend_this_month >= quota.monthly_spend_usd:
+        if quota.monthly_spend_usd is not None and _over(
+            team.spend_this_month, cost, quota.monthly_spend_usd
+        ):
             _refuse_spend(
                 f"Team {quota.team.name}'s monthly spend quota",
                 team,
                 quota.monthly_spend_usd,
+                cost,
                 now=now,
             )
 
@@ -101,10 +118,13 @@ def _refuse_images(what: str, usage, limit: int, images: int, *, now: dt.datetim
     )
 
 
-def _refuse_spend(what: str, usage, limit, *, now: dt.datetime):
+def _refuse_spend(what: str, usage, limit, cost: Decimal, *, now: dt.datetime):
     wait = moderation.seconds_until(usage.month_resets_at, now=now)
+    spent = usage.spend_this_month
+    # Spend counts what unfinished jobs have reserved.
+    asked = "" if spent >= limit else f"; this job would cost about ${cost:.2f} more"
     raise JobRefused(
-        f"{what} is reached: ${usage.spend_this_month:.2f} of ${limit:.2f} this month. "
+        f"{what} is reached: ${spent:.2f} of ${limit:.2f} this month{asked}. "
         f"It resets on {usage.month_resets_at:%d %B %Y} at 00:00 UTC, in {_duration(wait)}.",
         status_code=429,
         retry_after=wait,

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.connections import offered_models
 from jobs.models import GenerationJob
-from jobs.registry import Kind
+from jobs.registry import Kind, UnknownModel, get_model
 from jobs.selectors import edit_models
 
 PARAM_FIELDS = (
@@ -96,7 +96,43 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
         if not self.is_bound:
             self.initial["submit_token"] = uuid.uuid4()
 
+    def clean(self):
+        """Uploads are judged by their count, their declared sizes and whether the model
+        takes them for this kind of request before a byte of them is read."""
+        cleaned = super().clean()
+        uploads = cleaned.get("images") or []
+        kind = cleaned.get("kind") or Kind.GENERATE
+        if not uploads or kind == Kind.GENERATE:
+            return cleaned  # imagine reads no uploads
+        try:
+            spec = get_model(cleaned.get("model") or "")
+        except UnknownModel:
+            return cleaned
+        kind = Kind(kind)
+        if kind not in spec.kinds:
+            try:
+                spec.clean(prompt="", params={}, allow_retired=True, kind=kind)
+            except ValidationError as error:
+                for message in error.message_dict.get("model", []):
+                    self.add_error("model", message)
+            return cleaned
+        low, high = spec.input_count(kind)
+        if len(uploads) > high:
+            self.add_error("images", _too_many(spec, kind, len(uploads), low, high))
+            return cleaned
+        limit = spec.max_input_bytes
+        for number, upload in enumerate(uploads, start=1):
+            if limit and upload.size > limit:
+                prefix = f"Image {number}: " if len(uploads) > 1 else ""
+                self.add_error(
+                    "images",
+                    f"{prefix}The image is {upload.size / 1_048_576:.1f} MB; "
+                    f"{spec.label} takes images under {limit // 1_048_576} MB.",
+                )
+        return cleaned
+
     def image_bytes(self) -> list[bytes]:
+        """The uploads' bytes, read only once ``clean`` has accepted their count and sizes."""
         return [upload.read() for upload in self.cleaned_data.get("images") or []]
 
     def params(self) -> dict:
@@ -105,6 +141,14 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
             for name in PARAM_FIELDS
             if self.cleaned_data.get(name) not in (None, "")
         }
+
+
+def _too_many(spec, kind: Kind, count: int, low: int, high: int) -> str:
+    if kind == Kind.DESCRIBE:
+        return f"Describe takes exactly one image; you gave {count}."
+    if low == high:
+        return f"{spec.label} takes exactly one image here; you gave {count}."
+    return f"{spec.label} takes between {low} and {high} images; you gave {count}."
 
 
 def initial_from_job(job: GenerationJob) -> dict:

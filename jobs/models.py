@@ -5,6 +5,9 @@ from django.db import models
 
 from jobs.registry import Family
 
+# The error code of a job cancelled after its provider call was sent, whose images came back.
+CANCELLED_KEPT = "cancelled_kept"
+
 
 class GenerationJob(models.Model):
     """One request to an image provider; the database row is the source of truth.
@@ -53,7 +56,13 @@ class GenerationJob(models.Model):
     progress = models.CharField(max_length=64, blank=True)
     response_text = models.TextField(blank=True, help_text="Text the provider returned alongside.")
     usage = models.JSONField(default=dict, blank=True)
+    # While the job is unfinished, the price reserved for it at admission (so that queued
+    # jobs count against the spend limit); once it ends, what the provider billed, or None
+    # when nothing was paid.
     cost_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # Images the job stored, set when it ends; quotas count these (None: unfinished, the
+    # images it asks for count).
+    images_stored = models.PositiveIntegerField(null=True, blank=True)
     # Inputs for edits and variations: a gallery image or uploads, kept in storage.
     source_image = models.ForeignKey(
         "gallery.Image",
@@ -107,6 +116,11 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.TERMINAL
+
+    @property
+    def kept_after_cancel(self) -> bool:
+        """Cancelled while the provider was already making it: the paid images are kept."""
+        return self.status == self.Status.CANCELLED and self.error_code == CANCELLED_KEPT
 
 
 class ProviderConnection(models.Model):

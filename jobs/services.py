@@ -25,16 +25,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from gallery.imaging import InvalidImage, inspect_image
+from gallery.imaging import InvalidImage, image_accept, inspect_image
 from gallery.models import Image
 from gallery.services import image_store
 from jobs.admission import admission_check, admission_limits_locked
 from jobs.connections import connection_for_model, connection_named
 from jobs.dblocks import is_lock_error, retry_on_lock
-from jobs.models import GenerationJob, ProviderAnswer
+from jobs.models import CANCELLED_KEPT, GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.base import EditingImageProvider, InputFile, JobInputs
 from jobs.providers.errors import message_for
@@ -53,6 +53,9 @@ BACKOFF_CAP_SECONDS = 120.0
 MAX_RETRY_DELAY_SECONDS = 900.0
 # A cancel is sent from the web request that asks for it; a slow proxy must not hold it.
 MIDJOURNEY_CANCEL_TIMEOUT_SECONDS = 10.0
+
+
+CANCELLED_KEPT_MESSAGE = "Cancelled, but the provider had already made it: kept."
 
 
 class StorageUnavailable(Exception):
@@ -82,7 +85,13 @@ def job_create(
         )
     # A connection lists a retired model only when its proxy still serves it.
     cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True)
-    admission_check(user=user, prompt=prompt, spec=spec, images=cleaned["n"])
+    admission_check(
+        user=user,
+        prompt=prompt,
+        spec=spec,
+        images=cleaned["n"],
+        cost=job_estimate_usd(spec, cleaned) or Decimal("0"),
+    )
     return _job_insert(
         owner=user,
         provider=spec.family.value,
@@ -101,10 +110,13 @@ def _job_insert(*, owner, **fields) -> GenerationJob:
     here the limits are counted again with the owner's row locked, so two
     submissions at the same instant cannot both slip under a quota.
     """
-    images = fields.get("params", {}).get("n", 1)
+    params = fields.get("params", {})
+    images = params.get("n", 1)
+    # Reserved now, settled when the job ends: queued jobs count against the spend limit.
+    reserved = job_estimate_usd(get_model(fields["model"]), params)
     with transaction.atomic():
-        admission_limits_locked(user=owner, images=images)
-        job = GenerationJob.objects.create(owner=owner, **fields)
+        admission_limits_locked(user=owner, images=images, cost=reserved or Decimal("0"))
+        job = GenerationJob.objects.create(owner=owner, cost_usd=reserved, **fields)
         transaction.on_commit(partial(job_enqueue, job_id=job.id))
     return job
 
@@ -119,13 +131,24 @@ def job_enqueue(*, job_id, countdown: float | None = None) -> None:
 
 
 def job_cancel(*, job: GenerationJob) -> bool:
-    """Cancel a job that has not finished. A provider call already under way still
-    completes at the provider; whatever it returns is not stored. A Midjourney task is
-    cancelled at the proxy too, at once (the next due poll tries again if this fails)."""
+    """Cancel a job that has not finished. Before its provider request is sent, nothing is
+    paid and its reservation is released. A provider call already under way still completes
+    and is billed: when its images come back the worker keeps them, records their cost and
+    says so on the card (``kept_after_cancel``). A Midjourney task is cancelled at the proxy
+    too, at once (the next due poll tries again if this fails)."""
+    unsent = Q(provider_request_sent_at__isnull=True)
     updated = GenerationJob.objects.filter(
         id=job.id, status__in=[Status.QUEUED, Status.RUNNING]
     ).update(
         status=Status.CANCELLED,
+        cost_usd=Case(
+            When(unsent, then=Value(None)), default=F("cost_usd"), output_field=money_field()
+        ),
+        images_stored=Case(
+            When(unsent, then=Value(0)),
+            default=F("images_stored"),
+            output_field=GenerationJob._meta.get_field("images_stored"),
+        ),
         finished_at=timezone.now(),
         lease_expires_at=None,
         updated_at=timezone.now(),
@@ -174,6 +197,16 @@ def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
     return round(min(delay, MAX_RETRY_DELAY_SECONDS), 2)
 
 
+def money_field():
+    return GenerationJob._meta.get_field("cost_usd")
+
+
+def job_estimate_usd(spec: ModelSpec, params: dict) -> Decimal | None:
+    """The registry's price for what a request asks for: what admission reserves."""
+    price = spec.estimated_cost_usd(params=params)
+    return None if price is None else Decimal(str(price))
+
+
 def job_cost_usd(job: GenerationJob, *, images: int) -> Decimal | None:
     """Cost from the registry's per-image price for the job's quality."""
     price = get_model(job.model).estimated_cost_usd(params={**job.params, "n": images})
@@ -208,9 +241,33 @@ def _guarded(job: GenerationJob, token: uuid.UUID):
     return GenerationJob.objects.filter(id=job.id, claim_token=token, status=Status.RUNNING)
 
 
+def _cancelled_under(job: GenerationJob, token: uuid.UUID):
+    """The job, if the user cancelled it while this attempt held it: the attempt still
+    records what the provider did (and billed), never the status."""
+    return GenerationJob.objects.filter(id=job.id, claim_token=token, status=Status.CANCELLED)
+
+
+def _held(job: GenerationJob, token: uuid.UUID):
+    return GenerationJob.objects.filter(
+        id=job.id, claim_token=token, status__in=[Status.RUNNING, Status.CANCELLED]
+    )
+
+
+def _settlement(job: GenerationJob, status: str) -> dict:
+    """The money and images of a job that ends without succeeding: what a kept answer
+    billed, or nothing; an unknown outcome keeps its reservation (it may have been billed)."""
+    stored = Image.objects.filter(job_id=job.id).count()
+    if status == Status.UNKNOWN:
+        return {"images_stored": stored or None}
+    answer = ProviderAnswer.objects.filter(job_id=job.id).only("items").first()
+    paid = job_cost_usd(job, images=len(answer.items)) if answer is not None else None
+    return {"cost_usd": paid, "images_stored": stored}
+
+
 def _finish(job, token, status, *, code: str = "", message: str = "") -> None:
     now = timezone.now()
-    _guarded(job, token).update(
+    settled = _settlement(job, status)
+    finished = _guarded(job, token).update(
         status=status,
         error_code=code,
         error_message=message or (message_for(code) if code else ""),
@@ -218,7 +275,10 @@ def _finish(job, token, status, *, code: str = "", message: str = "") -> None:
         finished_at=now,
         lease_expires_at=None,
         updated_at=now,
+        **settled,
     )
+    if finished != 1:
+        _cancelled_under(job, token).update(**settled)
 
 
 def _release_for_retry(job, token, *, code: str, clear_request: bool, delay: float) -> RunOutcome:
@@ -250,8 +310,20 @@ def job_run(*, job_id) -> RunOutcome:
         return _job_run_claimed(job, token)
     except OperationalError as error:
         if not is_lock_error(error):
-            raise
+            raise  # the database itself is unreachable: nothing can be recorded now
         return _release_after_lock(job, token)
+    except Exception:
+        # No code path expected this (a bug, a library error on hostile input): end the job
+        # now instead of leaving it running until its lease runs out, and never resend.
+        logger.exception("job %s failed with an unexpected error", job.id)
+        _finish(job, token, Status.FAILED, code="internal_error", message=INTERNAL_ERROR_MESSAGE)
+        return RunOutcome()
+
+
+INTERNAL_ERROR_MESSAGE = (
+    "Atelier hit an unexpected error while running this job (not the provider's). "
+    "It is logged for an administrator under this job's id."
+)
 
 
 # Said on the card at once, instead of a spinner until the reaper notices the job.
@@ -331,11 +403,25 @@ def _job_run_claimed(job, token) -> RunOutcome:
         )
         return RunOutcome()
 
-    # The final images replace the streamed preview.
-    _guarded(job, token).update(
-        cost_usd=job_cost_usd(job, images=len(answer.items)), partial_image_key=""
+    now = timezone.now()
+    settled = dict(
+        # The provider bills every image it made; quotas count the images stored.
+        cost_usd=job_cost_usd(job, images=len(answer.items)),
+        images_stored=Image.objects.filter(job_id=job.id).count(),
+        # The final images replace the streamed preview.
+        partial_image_key="",
+        progress="",
+        lease_expires_at=None,
+        updated_at=now,
     )
-    _finish(job, token, Status.SUCCEEDED)
+    succeeded = _guarded(job, token).update(
+        status=Status.SUCCEEDED, error_code="", error_message="", finished_at=now, **settled
+    )
+    if succeeded != 1:
+        # Cancelled while the provider was making it: the images are paid for, so kept.
+        _cancelled_under(job, token).update(
+            error_code=CANCELLED_KEPT, error_message=CANCELLED_KEPT_MESSAGE, **settled
+        )
     _trim_answer(answer)
     _partials_delete(job)
     return RunOutcome()
@@ -404,7 +490,7 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
         answer = ProviderAnswer.objects.create(
             job=job, items=result.items, usage=result.usage, text=result.text
         )
-        _guarded(job, token).update(usage=result.usage, response_text=result.text)
+        _held(job, token).update(usage=result.usage, response_text=result.text)
     return answer
 
 
@@ -503,6 +589,12 @@ def jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
             status=Status.FAILED,
             error_code="deadline_exceeded",
             error_message=message_for("deadline_exceeded"),
+            # Never sent, never billed: its reservation is released.
+            cost_usd=Case(
+                When(provider_request_sent_at__isnull=True, then=Value(None)),
+                default=F("cost_usd"),
+                output_field=money_field(),
+            ),
             finished_at=now,
             lease_expires_at=None,
             updated_at=now,
@@ -652,7 +744,8 @@ def _input_count_error(spec: ModelSpec, kind: Kind, count: int) -> str | None:
 def _inputs_check(*, spec: ModelSpec, kind: Kind, images: list[bytes], mask: bytes | None):
     """Check uploads the way the provider will, before anything is stored or sent.
 
-    Returns (errors by field, one ImageInfo per valid image, the mask's ImageInfo).
+    Returns (errors by field, one ImageInfo per valid image, the mask's ImageInfo). A
+    multi-picture JPEG in ``images`` is replaced, in place, by its first frame.
     """
     errors: dict[str, list[str]] = {}
     if kind not in spec.kinds:
@@ -666,7 +759,7 @@ def _inputs_check(*, spec: ModelSpec, kind: Kind, images: list[bytes], mask: byt
     for number, data in enumerate(images, start=1):
         prefix = f"Image {number}: " if len(images) > 1 else ""
         try:
-            info = inspect_image(
+            images[number - 1], info = image_accept(
                 data, allowed_formats=spec.input_formats, max_bytes=spec.max_input_bytes
             )
         except InvalidImage as exc:
@@ -761,7 +854,13 @@ def _job_create_with_inputs(
         errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    admission_check(user=user, prompt=prompt, spec=spec, images=cleaned.get("n", 1))
+    admission_check(
+        user=user,
+        prompt=prompt,
+        spec=spec,
+        images=cleaned.get("n", 1),
+        cost=job_estimate_usd(spec, cleaned) or Decimal("0"),
+    )
 
     job_id = uuid.uuid4()
     # Keys derive from the job id, so a retried create overwrites rather than piles up.
@@ -856,7 +955,7 @@ def _partial_store(job, token, index: int, data: bytes, output_format: str) -> N
     import botocore.exceptions
 
     try:
-        info = inspect_image(data)
+        data, info = image_accept(data)
     except InvalidImage as exc:
         logger.info("job %s partial image %d unusable: %s", job.id, index, exc)
         return
@@ -1096,7 +1195,9 @@ def job_create_midjourney_action(*, user, job: GenerationJob, custom_id: str) ->
         raise ValidationError(
             {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
         )
-    admission_check(user=user, prompt=job.prompt, spec=spec)
+    admission_check(
+        user=user, prompt=job.prompt, spec=spec, cost=job_estimate_usd(spec, {}) or Decimal("0")
+    )
     return _job_insert(
         owner=user,
         kind=GenerationJob.Kind.ACTION,

@@ -40,13 +40,16 @@ Status = GenerationJob.Status
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=12, decimal_places=4)
 RATE_WINDOW = dt.timedelta(minutes=1)
 NUMBER_RE = r"^[0-9]{1,6}(\.[0-9]{1,10})?([eE]-?[0-9]{1,2})?$"
-# Jobs that made, or may still make (and bill), images count against the quota.
+# Jobs that made, or may still make (and bill), images count against the quota: a failed
+# or cancelled job only for the images it stored.
 NOT_COUNTED = (Status.FAILED, Status.CANCELLED)
+COUNTED = Q(images_stored__gt=0) | ~Q(status__in=NOT_COUNTED)
 
 
 def job_spend():
     """A job's cost: what the provider reported in ``usage.cost`` when that is a number,
-    else the registry price recorded in ``cost_usd`` on success."""
+    else ``cost_usd``: the registry price reserved at admission while the job is unfinished,
+    settled to what was billed (or nothing) when it ends."""
     registry_price = Coalesce("cost_usd", Value(Decimal("0")), output_field=MONEY)
     return Case(
         # Provider answers are not ours to trust: a malformed cost must not break every sum.
@@ -60,9 +63,15 @@ def job_spend():
 
 
 def job_images():
-    """Images a job asked for (``params.n``, one when absent)."""
-    return Coalesce(
+    """Images a job stored once it ended (a chat reply may hold several); until then the
+    images it asks for (``params.n``, one when absent)."""
+    asked = Coalesce(
         Cast(KeyTextTransform("n", "params"), IntegerField()), Value(1), output_field=IntegerField()
+    )
+    return Case(
+        When(images_stored__isnull=False, then=F("images_stored")),
+        default=asked,
+        output_field=IntegerField(),
     )
 
 
@@ -141,7 +150,7 @@ def usage_get(*, user, now: dt.datetime | None = None) -> Usage:
     day_start, day_end = day_bounds(now)
     month_start, month_end = month_bounds(now)
     minute_ago = now - RATE_WINDOW
-    counted = ~Q(status__in=NOT_COUNTED)
+    counted = COUNTED
     totals = GenerationJob.objects.filter(
         owner=user, created_at__gte=min(month_start, minute_ago), created_at__lte=now
     ).aggregate(
@@ -403,7 +412,7 @@ def team_usage_list(*, user, now: dt.datetime | None = None) -> list[TeamUsage]:
     now = now or timezone.now()
     day_start, day_end = day_bounds(now)
     month_start, month_end = month_bounds(now)
-    counted = ~Q(status__in=NOT_COUNTED)
+    counted = COUNTED
     result = []
     for quota in TeamQuota.objects.filter(team__memberships__user=user).select_related("team"):
         totals = (

@@ -146,6 +146,15 @@ def png_bytes(width: int, height: int, *, seed: int = 0, mode: str = "RGB") -> b
     return buffer.getvalue()
 
 
+def mpo_bytes(width: int, height: int) -> bytes:
+    """A multi-picture JPEG (MPO), as stereo and some phone cameras write: two frames."""
+    left = Image.new("RGB", (width, height), (200, 40, 40))
+    right = Image.new("RGB", (width, height), (40, 40, 200))
+    buffer = io.BytesIO()
+    left.save(buffer, format="MPO", save_all=True, append_images=[right])
+    return buffer.getvalue()
+
+
 @dataclass
 class Call:
     method: str
@@ -435,6 +444,10 @@ class FakeImageProvider:
         n = int(body.get("n") or 1)
         images = [png_bytes(width, height, seed=i) for i in range(n)]
         revised = f"A vivid rendering of: {prompt}" if model == "dall-e-3" else None
+        if scenario == "mpo":  # a multi-picture JPEG instead of a PNG
+            images = [mpo_bytes(width, height) for _ in range(n)]
+        if scenario == "nul_revised":  # text PostgreSQL cannot store (a NUL character)
+            revised = "A rendering\u0000 with a NUL in it"
         if scenario == "bad_b64":
             data = [{"b64_json": "!!!this is not base64!!!"}]
         elif scenario in ("url", "url_expired", "url_slow") or (
