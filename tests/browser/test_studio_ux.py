@@ -17,7 +17,7 @@ from gallery.models import Collection, Image
 from jobs.models import GenerationJob
 from jobs.selectors import NO_EDIT_MODEL_REASON
 from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, screenshot
-from tests.browser.test_studio import card, submit, wait_until_done
+from tests.browser.test_studio import card, expect_loaded, submit, wait_until_done
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +167,8 @@ def test_a_four_image_card_is_a_compact_grid_and_its_job_has_a_page(studio, live
     page = studio
     job_card = generate(page, "four foxes in the snow", n=4)
     expect(job_card.locator(".thumb img")).to_have_count(4)
+    for index in range(4):
+        expect_loaded(job_card.locator(".thumb img").nth(index))
     height = job_card.evaluate("el => el.getBoundingClientRect().height")
     assert height < 600, f"a 4-image card is {height:.0f}px tall at 1280 wide"
     tops = job_card.locator(".thumb").evaluate_all(
