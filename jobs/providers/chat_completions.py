@@ -1,19 +1,23 @@
 """Image models behind /v1/chat/completions (seed 002: stable-diffusion-api, gpt-4-all).
 
-The images arrive inside a chat reply, in whichever shape the proxy chose: markdown
-``![](https://…)`` links, markdown data URLs, ``message.images[]`` or an array of
-content parts. Every one is found here; the job logic downloads or decodes each at
-once and checks its real type and size like any other provider's image.
+The images arrive inside a chat reply, in whichever shape the proxy chose: Markdown images
+(inline ``![alt](url "title")``, reference-style ``![alt][ref]``, data URLs), HTML ``<img>``
+tags inside the Markdown, links to image files, ``message.images[]`` or an array of content
+parts. A reply is free text that follows the user's prompt, so it is parsed as CommonMark
+(markdown-it-py) rather than matched with a regular expression: alt text with brackets,
+backticks or newlines cannot hide a link. Every link is then downloaded through the one
+guarded fetcher (``jobs.providers.fetch``), which decides what addresses may be reached.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
-import socket
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
 
 from jobs.providers.base import ProviderResult
 from jobs.providers.errors import ProviderError
@@ -22,9 +26,65 @@ from jobs.registry import ModelSpec
 
 logger = logging.getLogger(__name__)
 
-# ![alt](url "title") — the url may be a data URL with a long base64 body.
-_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?((?:https?://|data:image/)[^)\s>]+)>?[^)]*\)")
 _DATA_URL = re.compile(r"^data:image/[a-z0-9.+-]+;base64,(.+)$", re.IGNORECASE | re.DOTALL)
+# A plain link (not an image) counts when it points at an image file: "[Download](….png)".
+_IMAGE_PATH = re.compile(r"\.(?:png|jpe?g|webp|gif)$", re.IGNORECASE)
+# CommonMark only; raw HTML is parsed (never rendered) to find <img src>.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+# markdown-it percent-encodes links; a data URL's base64 body must stay as the proxy wrote it.
+_normalize_link = _MARKDOWN.normalizeLink
+_MARKDOWN.normalizeLink = lambda url: url if url[:5].lower() == "data:" else _normalize_link(url)
+
+
+def _wanted(url: str) -> bool:
+    if url[:11].lower() == "data:image/":
+        return True
+    return urlsplit(url).scheme.lower() in ("http", "https")
+
+
+class _ImgSources(HTMLParser):
+    """The ``src`` of every ``<img>`` in a piece of HTML."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            src = dict(attrs).get("src")
+            if src:
+                self.sources.append(src.strip())
+
+    handle_startendtag = handle_starttag
+
+
+def _img_tags(html: str) -> list[str]:
+    parser = _ImgSources()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - malformed HTML in a reply is not an error
+        logger.info("could not read an HTML fragment in a chat reply")
+    return parser.sources
+
+
+def markdown_image_urls(text: str) -> list[str]:
+    """Every image link in a Markdown reply, in order: images, ``<img>`` tags, and links to
+    image files (``[Download](https://…/x.png)``)."""
+    urls: list[str] = []
+    for token in _MARKDOWN.parse(text):
+        if token.type == "html_block":
+            urls += _img_tags(token.content)
+        for child in token.children or ():
+            if child.type == "image":
+                urls.append(str(child.attrGet("src") or ""))
+            elif child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+                if _IMAGE_PATH.search(urlsplit(href).path) or href[:11].lower() == "data:image/":
+                    urls.append(href)
+            elif child.type == "html_inline":
+                urls += _img_tags(child.content)
+    return [url for url in urls if url and _wanted(url)]
 
 
 def _item_for(url: str) -> dict:
@@ -57,14 +117,14 @@ def images_in_message(message: dict) -> tuple[list[dict], str]:
     content = message.get("content")
     if isinstance(content, str):
         texts.append(content)
-        urls += _MARKDOWN_IMAGE.findall(content)
+        urls += markdown_image_urls(content)
     elif isinstance(content, list):
         for part in content:
             if not isinstance(part, dict):
                 continue
             if part.get("type") == "text" and isinstance(part.get("text"), str):
                 texts.append(part["text"])
-                urls += _MARKDOWN_IMAGE.findall(part["text"])
+                urls += markdown_image_urls(part["text"])
             elif part.get("type") in ("image_url", "image", "output_image"):
                 url = _image_part_url(part)
                 if url:
@@ -75,25 +135,6 @@ def images_in_message(message: dict) -> tuple[list[dict], str]:
             urls.append(url)
     unique = list(dict.fromkeys(urls))  # first occurrence of each, in order
     return [_item_for(url) for url in unique], "\n".join(t.strip() for t in texts if t.strip())
-
-
-def link_allowed(url: str, *, provider_base_url: str) -> bool:
-    """Whether the worker may download a link found in a reply.
-
-    The reply's words follow the user's prompt, so a link could point the worker at an
-    internal service. Links to the provider's own host are fine; others must resolve
-    only to public addresses.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.netloc == urlsplit(provider_base_url).netloc:
-        return True
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
-    except (OSError, UnicodeError):
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
 
 
 class ChatCompletionsProvider:
@@ -124,11 +165,7 @@ class ChatCompletionsProvider:
                 continue
             found, text = images_in_message(message)
             for item in found:
-                if item["url"] and not link_allowed(
-                    item["url"], provider_base_url=connection.base_url
-                ):
-                    logger.warning("skipping a reply link to a non-public address")
-                    continue
+                # Whether a link may be fetched is the guarded fetcher's decision, per hop.
                 if item not in items:
                     items.append(item)
             if text:
