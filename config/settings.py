@@ -16,6 +16,7 @@ from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, secret_key_problem
+from jobs.addresses import allow_list_entries
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ATELIER_DATA_DIR", str(BASE_DIR / "var")))
@@ -259,6 +260,14 @@ LOGGING = {
 # Which models the OpenAI-compatible connection serves; empty means every
 # available GPT image model. Proxies that still serve DALL·E list them here.
 ATELIER_OPENAI_MODELS = env_list("ATELIER_OPENAI_MODELS", [])
+# Networks or host names the openai connection's image downloads may reach besides the
+# public internet (a self-hosted proxy on the LAN); empty: public addresses only.
+try:
+    ATELIER_OPENAI_ALLOWED_NETWORKS = allow_list_entries(
+        env_str("ATELIER_OPENAI_ALLOWED_NETWORKS")
+    )
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"ATELIER_OPENAI_ALLOWED_NETWORKS: {_exc}") from None
 # Storage retries cost nothing at the provider (its answer is kept), so they get a longer budget.
 ATELIER_STORAGE_MAX_ATTEMPTS = env_int("ATELIER_STORAGE_MAX_ATTEMPTS", 12, minimum=1)
 # A hung provider call or download must not hold a worker forever.

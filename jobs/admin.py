@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from jobs import services
+from jobs.addresses import allow_list_entries
 from jobs.connections import KEY_OTHER_HOST, KEY_UNDECRYPTABLE, api_key_encrypt, api_key_problem
 from jobs.models import GenerationJob, ProviderConnection
 from jobs.registry import MODELS
@@ -66,9 +67,30 @@ class ProviderConnectionForm(forms.ModelForm):
         label="Models",
     )
 
+    allowed_networks = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Private networks its downloads may reach",
+        help_text=(
+            "Off by default: image links are fetched only from public addresses. List a "
+            "network (192.168.1.0/24), an address or a host name, one per line, only for a "
+            "provider or proxy you run on a private network."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["allowed_networks"] = "\n".join(self.instance.allowed_networks or [])
+
+    def clean_allowed_networks(self) -> list[str]:
+        try:
+            return allow_list_entries(self.cleaned_data.get("allowed_networks") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     class Meta:
         model = ProviderConnection
-        fields = ("name", "family", "base_url", "model_names", "enabled")
+        fields = ("name", "family", "base_url", "model_names", "allowed_networks", "enabled")
 
     def clean(self) -> dict[str, Any]:
         super().clean()

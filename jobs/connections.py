@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from jobs.addresses import allow_list_entries
 from jobs.registry import MODELS, Family, Lifecycle, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class Connection:
     # Set when the stored key cannot be used: a job on this connection fails with it
     # instead of calling the provider without a key (or with one meant for another host).
     key_problem: str = ""
+    # Networks and host names its downloads may reach besides the public internet (a
+    # self-hosted proxy on the LAN); empty unless an administrator lists some.
+    allowed_networks: tuple[str, ...] = ()
 
 
 # -- keys at rest --------------------------------------------------------------
@@ -154,12 +158,17 @@ def _from_json(entry: dict) -> Connection:
             )
     else:
         api_key = entry.get("api_key") or ""
+    try:
+        allowed = allow_list_entries(entry.get("allowed_networks") or [])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Connection {name!r}: allowed_networks: {exc}") from None
     return Connection(
         name=name,
         family=family,
         base_url=base_url,
         api_key=api_key,
         models=_check_models(name, family, entry.get("models") or []),
+        allowed_networks=tuple(allowed),
     )
 
 
@@ -184,6 +193,7 @@ def _environment_connections() -> list[Connection]:
                 base_url=settings.OPENAI_BASE_URL,
                 api_key=settings.OPENAI_API_KEY,
                 models=_check_models("openai", Family.OPENAI_IMAGES, list(served)),
+                allowed_networks=tuple(settings.ATELIER_OPENAI_ALLOWED_NETWORKS),
             )
         )
     connections += [_from_json(entry) for entry in settings.ATELIER_CONNECTIONS]
@@ -215,6 +225,7 @@ def _admin_connections() -> list[Connection]:
                 models=models,
                 source="admin",
                 key_problem=key_problem,
+                allowed_networks=tuple(row.allowed_networks or ()),
             )
         )
     return connections

@@ -134,6 +134,13 @@ class ProviderConnection(models.Model):
     base_url = models.URLField(max_length=500)
     api_key_encrypted = models.TextField(blank=True, editable=False)
     model_names = models.JSONField(default=list, blank=True, help_text="Registry models it serves.")
+    # Off by default: image downloads reach only public addresses unless listed here.
+    allowed_networks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Networks or host names its image downloads may reach besides the public "
+        "internet, e.g. a proxy on the LAN.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

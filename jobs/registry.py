@@ -166,6 +166,9 @@ class ModelSpec:
     shutdown_on: dt.date | None = None
     lifecycle_note: str = ""
     price_per_image_usd: dict[str, float] = field(default_factory=dict)
+    # Chat-completion models: a reply carries one to a few images and is billed per reply;
+    # links past this many are ignored (and logged), however many the reply holds.
+    max_images_per_reply: int | None = None
 
     @property
     def kinds(self) -> tuple[Kind, ...]:
@@ -419,6 +422,10 @@ class ModelSpec:
         """Keyword arguments for ``client.images.create_variation`` (without the file)."""
         return self._request_kwargs(params=params, kind=Kind.VARIATION)
 
+    def images_per_reply_limit(self, *, params: dict) -> int:
+        """The most images one provider reply may yield for a job with these params."""
+        return self.max_images_per_reply or max(1, int(params.get("n") or 1))
+
     def estimated_cost_usd(self, *, params: dict) -> float | None:
         key = params.get("quality") or "default"
         price = self.price_per_image_usd.get(key, self.price_per_image_usd.get("default"))
@@ -581,6 +588,7 @@ MODELS: dict[str, ModelSpec] = {
             family=Family.CHAT_COMPLETIONS,
             prompt_max_chars=4000,
             price_per_image_usd={"default": 0.02},
+            max_images_per_reply=4,
         ),
         ModelSpec(
             name="gpt-4-all",
@@ -588,6 +596,7 @@ MODELS: dict[str, ModelSpec] = {
             family=Family.CHAT_COMPLETIONS,
             prompt_max_chars=8000,
             price_per_image_usd={"default": 0.04},
+            max_images_per_reply=4,
         ),
         # Seed 002: Midjourney as midjourney-proxy serves it; one job yields one 2x2 grid.
         ModelSpec(

@@ -19,7 +19,6 @@ from decimal import Decimal
 from functools import partial
 from typing import cast
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -31,13 +30,15 @@ from django.utils import timezone
 from gallery.imaging import InvalidImage, image_accept, inspect_image
 from gallery.models import Image
 from gallery.services import image_store
+from jobs import observability
 from jobs.admission import admission_check, admission_limits_locked
-from jobs.connections import connection_for_model, connection_named
+from jobs.connections import Connection, connection_for_model, connection_named
 from jobs.dblocks import is_lock_error, retry_on_lock
 from jobs.models import CANCELLED_KEPT, GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.base import EditingImageProvider, InputFile, JobInputs
 from jobs.providers.errors import message_for
+from jobs.providers.fetch import guarded_fetch, reply_capped
 from jobs.providers.midjourney import MidjourneyClient, MidjourneyTask
 from jobs.registry import Family, Kind, ModelSpec, UnknownModel, get_model
 from moderation.services import PROVIDER_REFUSAL_CODES, moderation_event_record
@@ -277,6 +278,8 @@ def _finish(job, token, status, *, code: str = "", message: str = "") -> None:
         updated_at=now,
         **settled,
     )
+    if finished == 1:
+        observability.job_transition(job, status=status, code=code, previous=Status.RUNNING)
     if finished != 1:
         _cancelled_under(job, token).update(**settled)
 
@@ -295,6 +298,7 @@ def _release_for_retry(job, token, *, code: str, clear_request: bool, delay: flo
         fields["provider_request_sent_at"] = None
     if _guarded(job, token).update(**fields) != 1:
         return RunOutcome()
+    observability.job_transition(job, status=Status.QUEUED, code=code, previous=Status.RUNNING)
     return RunOutcome(retry_in=delay)
 
 
@@ -306,6 +310,7 @@ def job_run(*, job_id) -> RunOutcome:
         if job.status == Status.CANCELLED and job.provider_task_id:
             _midjourney_cancel_at_provider(job)
         return RunOutcome()  # finished, cancelled, or held by a live worker
+    observability.job_transition(job, status=Status.RUNNING, previous=Status.QUEUED)
     try:
         return _job_run_claimed(job, token)
     except OperationalError as error:
@@ -470,7 +475,8 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
     if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
         return RunOutcome()
     try:
-        result = _provider_call(job, token, spec=spec, connection=connection, inputs=inputs)
+        with observability.provider_request(job):
+            result = _provider_call(job, token, spec=spec, connection=connection, inputs=inputs)
     except ProviderError as exc:
         logger.info("job %s provider error %s (%s)", job.id, exc.code, exc.detail)
         if exc.code == "timeout_unknown_outcome":
@@ -486,6 +492,7 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
     if not result.items:
         _finish(job, token, Status.FAILED, code="no_images")
         return RunOutcome()
+    result = reply_capped(result, limit=spec.images_per_reply_limit(params=job.params), job=job)
     with transaction.atomic():
         answer = ProviderAnswer.objects.create(
             job=job, items=result.items, usage=result.usage, text=result.text
@@ -508,6 +515,7 @@ def _store_images(job, token, answer: ProviderAnswer) -> None:
             )
         except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             logger.warning("job %s storage write failed: %s", job.id, exc)
+            observability.storage_error(operation="write")
             raise StorageUnavailable(str(exc)) from exc
         _guarded(job, token).update(
             progress=f"Saved {index + 1} of {len(answer.items)}", updated_at=timezone.now()
@@ -522,32 +530,21 @@ def _item_bytes(answer: ProviderAnswer, index: int, item: dict) -> bytes:
             raise InvalidImage("Its base64 data is corrupt.") from None
     if not item.get("url"):
         raise InvalidImage("The answer held neither image data nor a link.")
-    data = download_image(item["url"])
+    data = download_image(item["url"], connection=connection_named(answer.job.connection))
     # Keep the bytes with the answer: the link dies in an hour, the answer must not.
     answer.items[index] = {**item, "b64_json": base64.b64encode(data).decode(), "url": item["url"]}
     answer.save(update_fields=["items"])
     return data
 
 
-def download_image(url: str) -> bytes:
-    limit = settings.ATELIER_MAX_IMAGE_BYTES
-    try:
-        with httpx.stream(
-            "GET", url, timeout=settings.ATELIER_DOWNLOAD_TIMEOUT, follow_redirects=True
-        ) as response:
-            if response.status_code in (401, 403, 404, 410):
-                raise ProviderError("image_url_expired", http_status=response.status_code)
-            if response.status_code >= 400:
-                raise ProviderError("image_download_failed", http_status=response.status_code)
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise InvalidImage(f"The image is larger than {limit // 1_048_576} MB.")
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise ProviderError("image_download_failed", detail=str(exc)) from exc
-    return b"".join(chunks)
+def download_image(url: str, *, connection: Connection | None) -> bytes:
+    """Every provider link, of every family, goes through the one guarded fetcher."""
+    return guarded_fetch(
+        url,
+        allowed_networks=connection.allowed_networks if connection is not None else (),
+        timeout=settings.ATELIER_DOWNLOAD_TIMEOUT,
+        max_bytes=settings.ATELIER_MAX_IMAGE_BYTES,
+    )
 
 
 def _trim_answer(answer: ProviderAnswer) -> None:
@@ -902,6 +899,7 @@ def _read_input(key: str) -> bytes:
     except FileNotFoundError as exc:
         raise InputUnavailable(key) from exc
     except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        observability.storage_error(operation="read")
         raise StorageUnavailable(str(exc)) from exc
 
 
@@ -1054,7 +1052,8 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
             return RunOutcome()
         job.provider_request_sent_at = sent_at
         try:
-            task_id = _midjourney_submit(client, job, inputs)
+            with observability.provider_request(job):
+                task_id = _midjourney_submit(client, job, inputs)
         except ProviderError as exc:
             return _midjourney_fail_or_retry(job, token, exc)
         if _guarded(job, token).update(provider_task_id=task_id, error_code="") != 1:
@@ -1070,7 +1069,8 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         seconds=settings.ATELIER_MIDJOURNEY_TIMEOUT
     )
     try:
-        task = client.fetch(job.provider_task_id)
+        with observability.provider_request(job):
+            task = client.fetch(job.provider_task_id)
     except ProviderError as exc:
         if (exc.retryable or exc.code == "timeout_unknown_outcome") and (timezone.now() < deadline):
             return _midjourney_wait(job, token, progress=job.progress or "Waiting for Midjourney")

@@ -179,6 +179,7 @@ def fake_connections(db, fake_provider):
         base_url=fake_provider.base_url,
         api_key_encrypted=key,
         model_names=["stable-diffusion-api", "gpt-4-all"],
+        allowed_networks=["127.0.0.1/32"],
     )
     ProviderConnection.objects.create(
         name="fake-mj",
@@ -186,5 +187,6 @@ def fake_connections(db, fake_provider):
         base_url=fake_provider.root_url,
         api_key_encrypted=key,
         model_names=["midjourney"],
+        allowed_networks=["127.0.0.1/32"],
     )
     return fake_provider

@@ -35,6 +35,9 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-test-atelier-0123456789")
 os.environ.setdefault(
     "ATELIER_OPENAI_MODELS", "dall-e-2,dall-e-3,gpt-image-1.5,gpt-image-1-mini,gpt-image-2"
 )
+# The fake provider serves its image links from loopback, which downloads refuse unless a
+# connection lists it; only 127.0.0.1, so a redirect to another loopback address is refused.
+os.environ.setdefault("ATELIER_OPENAI_ALLOWED_NETWORKS", "127.0.0.1/32")
 os.environ.setdefault("ATELIER_PROVIDER_TIMEOUT", "20")
 os.environ.setdefault("ATELIER_DOWNLOAD_TIMEOUT", "10")
 os.environ.setdefault("ATELIER_DATA_DIR", f"/tmp/atelier-tests-{os.getpid()}")

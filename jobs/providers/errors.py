@@ -92,18 +92,6 @@ CATALOG: dict[str, ErrorKind] = {
         "Atelier could not download the image from the provider. Atelier retried; try again.",
         retryable=True,
     ),
-    "image_url_refused": ErrorKind(
-        "The provider's link to the image led to an address Atelier does not fetch from (a "
-        "private or internal network, or not a web link), so nothing was downloaded. If the "
-        "provider really serves images from a private network, an administrator can allow "
-        "that network for this connection.",
-        retryable=False,
-    ),
-    "image_download_timeout": ErrorKind(
-        "The provider's image did not arrive within the download time limit. Atelier retried; "
-        "try again later.",
-        retryable=True,
-    ),
     "image_link_refused": ErrorKind(
         "The provider's image link pointed at an address Atelier does not download from "
         "(a private or internal network), so nothing was fetched or kept.",

@@ -31,6 +31,7 @@ import httpcore
 
 from gallery.imaging import InvalidImage
 from jobs.addresses import AddressPolicy, address_policy, allow_list_entries
+from jobs.providers.base import ProviderResult
 from jobs.providers.errors import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -277,3 +278,18 @@ def _read_response(url, response, *, max_bytes: int, deadline: float) -> bytes |
     if image_signature(data[:12]) is None:
         raise InvalidImage("The provider's link did not answer with an image.")
     return data
+
+
+def reply_capped(result: ProviderResult, *, limit: int, job) -> ProviderResult:
+    """A reply yields at most ``limit`` images: the first ones are kept (and counted), the
+    rest are ignored and logged, so a prompt cannot turn one paid reply into 25 images."""
+    if len(result.items) <= limit:
+        return result
+    logger.warning(
+        "job %s: the reply held %d images; kept the first %d, ignored the rest",
+        job.id,
+        len(result.items),
+        limit,
+    )
+    result.items = result.items[:limit]
+    return result
