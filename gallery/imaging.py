@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.conf import settings
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 # Pillow names a JPEG with a multi-picture index "MPO"; it opens under the JPEG format.
@@ -142,14 +142,21 @@ def image_accept(
 
 def first_frame_jpeg(data: bytes) -> bytes:
     """The first picture of a multi-picture JPEG, as a JPEG with the same quantisation
-    (``quality="keep"``), its EXIF and colour profile."""
+    (quantisation tables and subsampling), its EXIF and colour profile."""
     try:
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
             image.seek(0)
             image.load()
             buffer = io.BytesIO()
             extra = {key: image.info[key] for key in ("exif", "icc_profile") if image.info.get(key)}
-            image.save(buffer, format="JPEG", quality="keep", **extra)
+            # What quality="keep" does, which Pillow allows only for images it calls JPEG.
+            image.save(
+                buffer,
+                format="JPEG",
+                qtables=getattr(image, "quantization", None),
+                subsampling=JpegImagePlugin.get_sampling(image),
+                **extra,
+            )
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"The image is damaged or truncated ({exc}).") from None
     return buffer.getvalue()
