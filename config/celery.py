@@ -1,9 +1,49 @@
 import os
+import shutil
+import tempfile
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# A worker that serves metrics counts them in files shared by its pool processes; the
+# directory must be known before prometheus-client is first imported.
+if os.environ.get("ATELIER_WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="atelier-metrics-")
 
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _worker_metrics_start(**kwargs) -> None:
+    port = os.environ.get("ATELIER_WORKER_METRICS_PORT")
+    if not port:
+        return
+    # Counts left by an earlier run of this container would be added to this one's.
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    from jobs.observability import worker_metrics_serve
+
+    worker_metrics_serve(port=int(port))
+
+
+def _logging_keep_json(**kwargs) -> None:
+    """With ATELIER_LOG_FORMAT=json the worker keeps Django's LOGGING (JSON lines) instead of
+    Celery's own text handlers; connecting this signal is how Celery is told so."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+if os.environ.get("ATELIER_LOG_FORMAT") == "json":
+    signals.setup_logging.connect(_logging_keep_json)

@@ -17,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, secret_key_problem
 from jobs.addresses import allow_list_entries
+from ops.access import parse_networks
+from ops.sentry import sentry_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ATELIER_DATA_DIR", str(BASE_DIR / "var")))
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
     "gallery",
     "moderation",
     "teams",
+    "ops",
     "notifications",
     "axes",
 ]
@@ -62,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a body over the cap is refused before anything reads it.
     "config.middleware.RequestBodyLimitMiddleware",
+    # Health probes and metrics scrapes come by container address over plain HTTP.
+    "ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,14 +253,34 @@ SECURE_PROXY_SSL_HEADER = (
 # The technical 500 page (DEBUG) and error reports mask provider keys inside values too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.AtelierExceptionReporterFilter"
 
+# Operators: ATELIER_LOG_FORMAT=json writes one JSON object per line for log shippers.
+ATELIER_LOG_FORMAT = env_str("ATELIER_LOG_FORMAT", "text")
+if ATELIER_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("ATELIER_LOG_FORMAT must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logformat.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": ATELIER_LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # django-axes logs every successful login at INFO; failures and lock-outs are warnings.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# /readyz waits this long for each dependency; /metrics wants a bearer token or an address
+# in the allow-list (both empty: metrics are refused).
+ATELIER_READYZ_TIMEOUT = env_int("ATELIER_READYZ_TIMEOUT", 3, minimum=1)
+ATELIER_METRICS_TOKEN = env_str("ATELIER_METRICS_TOKEN")
+ATELIER_METRICS_ALLOW = parse_networks(env_list("ATELIER_METRICS_ALLOW", []))
+# Errors (and error-level logs) go to Sentry, from web and workers, when a DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
 
 # Which models the OpenAI-compatible connection serves; empty means every
 # available GPT image model. Proxies that still serve DALL·E list them here.

@@ -8,5 +8,6 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("ops.urls")),
     path("", include("jobs.urls")),
 ]
