@@ -89,4 +89,6 @@ def test_a_locked_save_requeues_the_job_and_says_so_within_seconds(tmp_path):
     assert first["progress"] == DATABASE_BUSY_PROGRESS, first
     assert first["retry_in"] == DATABASE_BUSY_RETRY_SECONDS
     assert first["took"] < 15, f"the card said nothing for {first['took']:.0f} s"
-    assert report["again"] == ["succeeded", 1]
+    # It finishes: succeeded, or unknown when the lock struck after the request was sent
+    # and before the answer was kept (a sent request is never sent twice).
+    assert report["again"] in (["succeeded", 1], ["unknown", 0]), report
