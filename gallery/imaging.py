@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 from django.conf import settings
@@ -132,12 +133,14 @@ def image_accept(
 ) -> tuple[bytes, ImageInfo]:
     """The bytes to keep and what they are: ``inspect_image``, with a multi-picture JPEG
     reduced to its first frame."""
-    limits = dict(allowed_formats=allowed_formats, max_bytes=max_bytes, max_pixels=max_pixels)
-    info = inspect_image(data, **limits)
+    inspect = partial(
+        inspect_image, allowed_formats=allowed_formats, max_bytes=max_bytes, max_pixels=max_pixels
+    )
+    info = inspect(data)
     if info.format != MULTI_PICTURE:
         return data, info
     first = first_frame_jpeg(data)
-    return first, inspect_image(first, **limits)
+    return first, inspect(first)
 
 
 def first_frame_jpeg(data: bytes) -> bytes:

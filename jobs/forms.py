@@ -99,7 +99,7 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
     def clean(self):
         """Uploads are judged by their count, their declared sizes and whether the model
         takes them for this kind of request before a byte of them is read."""
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         uploads = cleaned.get("images") or []
         kind = cleaned.get("kind") or Kind.GENERATE
         if not uploads or kind == Kind.GENERATE:
