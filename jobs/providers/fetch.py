@@ -165,6 +165,7 @@ def guarded_fetch(
     timeout: float,
     max_bytes: int,
     max_redirects: int = MAX_REDIRECTS,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> bytes:
     """The image at ``url``: checked hop by hop, within ``timeout`` seconds in all, at most
     ``max_bytes`` bytes, and an image by type and signature.
@@ -175,7 +176,7 @@ def guarded_fetch(
     """
     policy = address_policy(allow_list_entries(list(allowed_networks)))
     deadline = time.monotonic() + timeout
-    ssl_context = ssl.create_default_context()
+    ssl_context = ssl_context or ssl.create_default_context()
     for _hop in range(max_redirects + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
