@@ -154,6 +154,8 @@ def job_cancel(*, job: GenerationJob) -> bool:
         lease_expires_at=None,
         updated_at=timezone.now(),
     )
+    if updated == 1:
+        observability.job_transition(job, status=Status.CANCELLED, previous=job.status)
     if updated == 1 and job.provider == Family.MIDJOURNEY:
         # The worker may have recorded the task id since this instance was loaded.
         task_id = (
@@ -422,6 +424,8 @@ def _job_run_claimed(job, token) -> RunOutcome:
     succeeded = _guarded(job, token).update(
         status=Status.SUCCEEDED, error_code="", error_message="", finished_at=now, **settled
     )
+    if succeeded == 1:
+        observability.job_transition(job, status=Status.SUCCEEDED, previous=Status.RUNNING)
     if succeeded != 1:
         # Cancelled while the provider was making it: the images are paid for, so kept.
         _cancelled_under(job, token).update(
