@@ -295,6 +295,9 @@ class FakeImageProvider:
         self._json(handler, status, {"error": error}, headers)
 
     def _handle_get(self, handler) -> None:
+        if handler.path.startswith("/hostile/"):
+            self._hostile(handler)
+            return
         if handler.path.startswith("/mj/"):
             self._mj(handler, "GET", None)
             return
@@ -427,6 +430,15 @@ class FakeImageProvider:
                     "x-ratelimit-reset-tokens": "1s",
                 },
             )
+            return
+        if scenario == "url_hostile":  # url_hostile:<kind>, see _hostile
+            url = self.hostile_url(arg or "redirect_internal")
+            self._json(handler, 200, {"created": int(time.time()), "data": [{"url": url}]})
+            return
+        if scenario == "url_many":  # more images than the job asked for
+            urls = [self.file_url(png_bytes(64, 64, seed=i)) for i in range(int(arg or 5))]
+            data = [{"url": url} for url in urls]
+            self._json(handler, 200, {"created": int(time.time()), "data": data})
             return
         if scenario == "url_missing":
             url = f"http://127.0.0.1:{self.port}/files/missing{secrets.token_hex(4)}.png"
@@ -653,6 +665,15 @@ class FakeImageProvider:
             message["content"] = (
                 "![a](http://10.1.2.3/secret.png) ![b](http://169.254.169.254/latest/meta-data)"
             )
+        elif scenario == "hostile_link":  # hostile_link:<kind>, see _hostile
+            message["content"] = (
+                f"Here it is: ![image]({self.hostile_url(arg or 'redirect_internal')})"
+            )
+        elif scenario == "many_links":  # a prompt that asks for 25 pictures in one reply
+            count = int(arg or 25)
+            message["content"] = "\n".join(
+                f"![take {i}]({self.file_url(png_bytes(64, 64, seed=i))})" for i in range(count)
+            )
         elif scenario == "bad_data_url":
             message["content"] = "![x](data:image/png;base64,!!!notbase64!!!)"
         else:  # text_only
@@ -699,6 +720,10 @@ class FakeImageProvider:
         scenario = task["_scenario"]
         if scenario == "mj_slow" or task["_fetches"] == 1:
             task["status"], task["progress"] = "IN_PROGRESS", "40%"
+            return
+        if scenario == "mj_hostile":  # the finished task's imageUrl is a hostile link
+            task["status"], task["progress"] = "SUCCESS", "100%"
+            task["imageUrl"] = self.hostile_url(task.get("_hostile") or "redirect_internal")
             return
         if scenario == "mj_fail":
             task["status"] = "FAILURE"
@@ -922,3 +947,113 @@ class FakeImageProvider:
             "properties": {},
         }
         self._json(handler, 200, payload)
+
+
+# -- hostile image links (issue 10): what a provider, or a prompt steering it, can point at --
+
+GZIP_BOMB_INFLATED_BYTES = 200 * 1024 * 1024
+
+
+def _gzip_stream(chunks) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip wrapper
+    return b"".join(packer.compress(chunk) for chunk in chunks) + packer.flush()
+
+
+_BOMB: list[bytes] = []
+
+
+def _gzip_bomb() -> bytes:
+    """Zeros gzipped twice: a few hundred bytes that inflate to 200 MB. Built a megabyte at
+    a time, so that making it does not grow this process."""
+    if not _BOMB:
+        zeros = b"\0" * (1 << 20)
+        once = _gzip_stream(zeros for _ in range(GZIP_BOMB_INFLATED_BYTES >> 20))
+        _BOMB.append(_gzip_stream([once]))
+    return _BOMB[0]
+
+
+class InternalService:
+    """A service only the worker's own network should reach (think 169.254.169.254), on
+    another loopback address than the fake provider, so that allowing the provider's
+    127.0.0.1 does not allow it. It counts the requests that reached it."""
+
+    SECRET = b'{"AccessKeyId": "ASIA-internal-secret", "Token": "do-not-store"}'
+
+    def __init__(self, host: str = "127.0.0.2"):
+        service = self
+        self.hits = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                service.hits += 1
+                body = InternalService.SECRET
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")  # lies, as an attacker would
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{host}:{self.server.server_address[1]}/latest/meta-data/credentials"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> InternalService:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _hostile_url(self, kind: str) -> str:
+    return f"http://127.0.0.1:{self.port}/hostile/{kind}"
+
+
+def _hostile(self, handler) -> None:
+    """GET /hostile/<kind>:
+    redirect_internal  302 to the internal service (FakeImageProvider.internal_url);
+    redirect_chain     302 to redirect_internal (the second hop is the bad one);
+    gzip_bomb          a PNG-typed body with Content-Encoding: gzip, gzip;
+    drip               a valid PNG header, then one byte every half second;
+    html               a login page served as text/html."""
+    kind = handler.path.split("?")[0].removeprefix("/hostile/")
+    with self._lock:
+        self.hostile_hits.append(kind)
+    if kind == "redirect_internal":
+        self._send(handler, 302, b"", "text/plain", {"Location": self.internal_url})
+    elif kind == "redirect_chain":
+        self._send(handler, 302, b"", "text/plain", {"Location": "/hostile/redirect_internal"})
+    elif kind == "gzip_bomb":
+        self._send(handler, 200, _gzip_bomb(), "image/png", {"Content-Encoding": "gzip, gzip"})
+    elif kind == "drip":
+        body = png_bytes(64, 64)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/png")
+        handler.send_header("Content-Length", str(len(body) + 10_000))
+        handler.end_headers()
+        try:
+            handler.wfile.write(body[:16])
+            handler.wfile.flush()
+            for _ in range(10_000):
+                time.sleep(0.5)
+                handler.wfile.write(b"\0")
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    else:  # html
+        self._send(handler, 200, b"<html><body>Sign in</body></html>", "text/html")
+
+
+FakeImageProvider.hostile_url = _hostile_url  # type: ignore[attr-defined]
+FakeImageProvider._hostile = _hostile  # type: ignore[attr-defined]
+FakeImageProvider.hostile_hits = []  # type: ignore[attr-defined]
+FakeImageProvider.internal_url = "http://127.0.0.2:9/"  # type: ignore[attr-defined]
