@@ -33,7 +33,9 @@ _IMAGE_PATH = re.compile(r"\.(?:png|jpe?g|webp|gif)$", re.IGNORECASE)
 _MARKDOWN = MarkdownIt("commonmark", {"html": True})
 # markdown-it percent-encodes links; a data URL's base64 body must stay as the proxy wrote it.
 _normalize_link = _MARKDOWN.normalizeLink
-_MARKDOWN.normalizeLink = lambda url: url if url[:5].lower() == "data:" else _normalize_link(url)
+_MARKDOWN.normalizeLink = (  # type: ignore[method-assign]
+    lambda url: url if url[:5].lower() == "data:" else _normalize_link(url)
+)
 
 
 def _wanted(url: str) -> bool:

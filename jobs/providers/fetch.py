@@ -74,7 +74,7 @@ def _resolve(host: str, port: int, policy: AddressPolicy, deadline: float) -> st
         raise ProviderError(
             "image_download_failed", detail=f"cannot resolve {host}: {exc}"
         ) from exc
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [a for a in addresses if not policy.allows(host, _ip(a))]
     if not addresses or refused:
         logger.warning(
