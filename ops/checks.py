@@ -50,7 +50,7 @@ def _broker(timeout: float) -> None:
     with app.connection_for_read(
         url=settings.CELERY_BROKER_URL, connect_timeout=timeout
     ) as connection:
-        connection.ensure_connection(max_retries=0, timeout=timeout)
+        connection.ensure_connection(max_retries=0, timeout=max(1, int(timeout)))
         connection.default_channel  # noqa: B018 - opening a channel talks to the broker
 
 

@@ -6,6 +6,7 @@ Read from the source of truth, they are whole however many web and worker proces
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Sum
@@ -34,7 +35,7 @@ def queue_depths(queues: list[str]) -> dict[str, int]:
     depths = {}
     with app.connection_for_read(url=settings.CELERY_BROKER_URL, connect_timeout=3) as conn:
         conn.ensure_connection(max_retries=0)
-        channel = conn.default_channel
+        channel: Any = conn.default_channel
         for queue in queues:
             try:
                 depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
