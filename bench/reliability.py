@@ -96,6 +96,8 @@ class Lab:
                 "ATELIER_OPENAI_MODELS": "dall-e-2,dall-e-3,gpt-image-1.5",
                 "ATELIER_PROVIDER_TIMEOUT": "3",
                 "ATELIER_DOWNLOAD_TIMEOUT": "3",
+                # The fake provider's image links are on loopback, refused unless listed.
+                "ATELIER_OPENAI_ALLOWED_NETWORKS": "127.0.0.1/32",
                 # Short leases and staleness so the reaper acts within seconds, not minutes.
                 "ATELIER_JOB_LEASE_SECONDS": "6",
                 "ATELIER_QUEUED_STALE_SECONDS": "10",
