@@ -25,7 +25,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Sequence
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpcore
 
@@ -182,11 +182,11 @@ def guarded_fetch(
         if parts.scheme not in ("http", "https") or not parts.hostname:
             logger.warning("refused a provider image link with scheme %r", parts.scheme)
             raise ProviderError("image_link_refused", detail=f"scheme {parts.scheme!r}")
-        host = parts.hostname
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise ProviderError("image_link_refused", detail="bad port") from exc
+            url, host = _ascii_url(parts)
+        except (ValueError, UnicodeError) as exc:
+            raise ProviderError("image_link_refused", detail="malformed link") from exc
         address = _resolve(host, port, policy, deadline)
         result = _one_hop(
             url,
@@ -201,6 +201,22 @@ def guarded_fetch(
         url = result  # a redirect: check the next hop like the first
     logger.warning("a provider image link redirected more than %d times", max_redirects)
     raise ProviderError("image_download_failed", detail="too many redirects")
+
+
+def _ascii_url(parts) -> tuple[str, str]:
+    """The link as plain ASCII (IDNA host, percent-encoded path and query), without userinfo
+    or fragment, and its host; http clients take nothing else."""
+    host = (
+        parts.hostname.encode("idna").decode("ascii")
+        if not parts.hostname.isascii()
+        else (parts.hostname)
+    )
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    return urlunsplit((parts.scheme, netloc, path, query, "")), host
 
 
 def _one_hop(url, *, host, address, deadline, max_bytes, ssl_context) -> bytes | str:

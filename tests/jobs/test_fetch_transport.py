@@ -284,3 +284,11 @@ def test_only_web_links_are_fetched():
         with pytest.raises(ProviderError) as refused:
             fetch(url)
         assert refused.value.code == "image_link_refused"
+
+
+def test_a_link_with_unicode_in_its_path_is_fetched_percent_encoded(server):
+    url = f"http://127.0.0.1:{server.port}/图片/猫 1.png?名=值"
+    assert fetch(url, allowed_networks=LOOPBACK) == PNG
+    assert server.requests[0]["path"] == (
+        "/%E5%9B%BE%E7%89%87/%E7%8C%AB%201.png?%E5%90%8D=%E5%80%BC"
+    )
