@@ -155,6 +155,25 @@ def mpo_bytes(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
+def broken_pixels_png(width: int, height: int) -> bytes:
+    """A PNG whose chunks are well formed (so its header checks pass) but whose pixel data
+    is not a zlib stream: Pillow only finds out when it decodes it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", b"not zlib data" * 8)
+        + chunk(b"IEND", b"")
+    )
+
+
 @dataclass
 class Call:
     method: str
@@ -458,6 +477,8 @@ class FakeImageProvider:
         revised = f"A vivid rendering of: {prompt}" if model == "dall-e-3" else None
         if scenario == "mpo":  # a multi-picture JPEG instead of a PNG
             images = [mpo_bytes(width, height) for _ in range(n)]
+        if scenario == "broken_pixels":
+            images = [broken_pixels_png(width, height) for _ in range(n)]
         if scenario == "nul_revised":  # text PostgreSQL cannot store (a NUL character)
             revised = "A rendering\u0000 with a NUL in it"
         if scenario == "bad_b64":

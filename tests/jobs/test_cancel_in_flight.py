@@ -11,10 +11,11 @@ from django.urls import reverse
 from gallery.models import Image
 from gallery.selectors import image_list
 from jobs import services
-from jobs.models import CANCELLED_KEPT, GenerationJob
+from jobs.models import GenerationJob
 from moderation.selectors import usage_get
 
 Status = GenerationJob.Status
+CANCELLED_KEPT = "cancelled_kept"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -4,6 +4,8 @@ The hostile input is real: a provider reply whose revised prompt holds a NUL cha
 which PostgreSQL refuses to store, run through the Celery worker process.
 """
 
+from decimal import Decimal
+
 import pytest
 
 from gallery.models import Image
@@ -47,3 +49,22 @@ def test_an_internal_error_is_not_reclaimed_by_a_later_delivery(alice, s3, fake_
     job.refresh_from_db()
     assert (job.status, job.error_code, job.attempts) == (Status.FAILED, "internal_error", 1)
     assert len(fake_provider.calls_for("a quay")) == 1
+
+
+def test_an_image_whose_pixels_pillow_cannot_decode_fails_at_once_as_invalid_image(
+    alice, s3, fake_provider
+):
+    # Its header checks pass; only the thumbnail decodes the pixels. That error once looked
+    # like a storage outage and was retried for minutes.
+    job = services.job_create(
+        user=alice, model_name="dall-e-3", prompt="a pier fake:broken_pixels", params={}
+    )
+
+    outcome = services.job_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert outcome.retry_in is None
+    assert (job.status, job.error_code) == (Status.FAILED, "invalid_image")
+    assert "pixels are damaged" in job.error_message
+    assert not Image.objects.filter(job=job).exists()
+    assert job.cost_usd == Decimal("0.04")  # the provider made (and billed) it
