@@ -1,11 +1,13 @@
 """What is paid is counted: a job reserves its price when admitted, settles it when it
 ends, and releases it when nothing was paid; quotas count the images stored."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from gallery.models import Image
 from jobs import services
@@ -120,3 +122,19 @@ def test_a_chat_reply_counts_every_image_it_stored_against_the_daily_quota(
     assert job.images_stored == 2
     assert usage_get(user=alice).images_today == 2
     assert job.cost_usd == Decimal("0.08")
+
+
+def test_a_job_never_sent_and_past_its_deadline_releases_its_reservation(alice, s3, settings):
+    job = submit(alice)
+    late = timezone.now() - dt.timedelta(seconds=settings.ATELIER_JOB_DEADLINE_SECONDS + 60)
+    GenerationJob.objects.filter(id=job.id).update(created_at=late)
+
+    report = services.jobs_reap()
+
+    job.refresh_from_db()
+    assert report.expired == [job.id]
+    assert (job.status, job.error_code, job.cost_usd) == (
+        Status.FAILED,
+        "deadline_exceeded",
+        None,
+    )
