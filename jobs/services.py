@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import partial
 from typing import cast
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -319,6 +320,8 @@ def job_run(*, job_id) -> RunOutcome:
         if not is_lock_error(error):
             raise  # the database itself is unreachable: nothing can be recorded now
         return _release_after_lock(job, token)
+    except SoftTimeLimitExceeded:
+        return _out_of_time(job, token)
     except Exception:
         # No code path expected this (a bug, a library error on hostile input): end the job
         # now instead of leaving it running until its lease runs out, and never resend.
@@ -331,6 +334,29 @@ INTERNAL_ERROR_MESSAGE = (
     "Atelier hit an unexpected error while running this job (not the provider's). "
     "It is logged for an administrator under this job's id."
 )
+
+
+def _out_of_time(job, token) -> RunOutcome:
+    """Celery's soft time limit cut this attempt short: a known outcome, not a bug. What
+    the provider may have billed stays counted, and a kept answer is never bought again."""
+    logger.warning("job %s hit the task's soft time limit", job.id)
+    answer = ProviderAnswer.objects.filter(job_id=job.id).only("received_at").first()
+    if answer is not None:
+        # Paid for and kept: the next attempt downloads what this one did not finish.
+        if (
+            job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS
+            and answer.received_at + PROVIDER_URL_LIFETIME > timezone.now()
+        ):
+            delay = backoff_seconds(job.attempts)
+            return _release_for_retry(
+                job, token, code="image_download_timeout", clear_request=False, delay=delay
+            )
+        _finish(job, token, Status.FAILED, code="image_download_timeout")
+    elif GenerationJob.objects.filter(id=job.id, provider_request_sent_at__isnull=False).exists():
+        _finish(job, token, Status.UNKNOWN, code="timeout_unknown_outcome")
+    else:
+        _finish(job, token, Status.FAILED, code="deadline_exceeded")
+    return RunOutcome()
 
 
 # Said on the card at once, instead of a spinner until the reaper notices the job.
