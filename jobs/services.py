@@ -628,6 +628,12 @@ def jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
         )
         if updated:
             expired.append(job_id)
+            observability.job_transition(
+                GenerationJob.objects.get(id=job_id),
+                status=Status.FAILED,
+                code="deadline_exceeded",
+                previous="unfinished",
+            )
 
     requeued = []
     candidates = unfinished.filter(created_at__gte=deadline).filter(
