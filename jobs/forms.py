@@ -181,3 +181,19 @@ class EditForm(RegistryErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         model_field = cast(forms.ChoiceField, self.fields["model"])
         model_field.choices = [(spec.name, spec.label) for spec in edit_models()]
+
+    def clean(self):
+        """A mask over the model's limit is refused by its declared size, unread."""
+        cleaned = super().clean()
+        mask = cleaned.get("mask")
+        try:
+            spec = get_model(cleaned.get("model") or "")
+        except UnknownModel:
+            return cleaned
+        if mask is not None and mask.size > spec.mask_max_bytes:
+            self.add_error(
+                "mask",
+                f"The mask is {mask.size / 1_048_576:.1f} MB; "
+                f"the mask must be a PNG under {spec.mask_max_bytes // 1_048_576} MB.",
+            )
+        return cleaned

@@ -85,6 +85,21 @@ def test_uploads_to_a_model_that_takes_none_are_refused_unread(alice):
     assert CountingUpload.reads == 0
 
 
+def test_a_mask_over_the_models_limit_is_refused_unread(alice):
+    from django.utils.datastructures import MultiValueDict
+
+    from jobs.forms import EditForm
+
+    CountingUpload.reads = 0
+    mask = CountingUpload("mask.png", png(), "image/png")
+    mask.size = 5 * 1024 * 1024  # declared; masks are at most 4 MB
+    form = EditForm({"model": "dall-e-2", "prompt": "a red door"}, MultiValueDict({"mask": [mask]}))
+
+    assert not form.is_valid()
+    assert form.errors["mask"] == ["The mask is 5.0 MB; the mask must be a PNG under 4 MB."]
+    assert CountingUpload.reads == 0
+
+
 def test_a_body_declared_over_the_cap_gets_413_before_it_is_read(client, alice, settings):
     settings.ATELIER_MAX_REQUEST_BYTES = 1024 * 1024
     client.force_login(alice)
