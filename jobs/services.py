@@ -452,10 +452,16 @@ def _job_run_claimed(job, token) -> RunOutcome:
     )
     if succeeded == 1:
         observability.job_transition(job, status=Status.SUCCEEDED, previous=Status.RUNNING)
-    if succeeded != 1:
+    kept = succeeded != 1 and _cancelled_under(job, token).update(
         # Cancelled while the provider was making it: the images are paid for, so kept.
-        _cancelled_under(job, token).update(
-            error_code=CANCELLED_KEPT, error_message=CANCELLED_KEPT_MESSAGE, **settled
+        error_code=CANCELLED_KEPT,
+        error_message=CANCELLED_KEPT_MESSAGE,
+        **settled,
+    )
+    if kept:
+        # The log agrees with the card: the cancelled job's images and cost were kept.
+        observability.job_transition(
+            job, status=Status.CANCELLED, code=CANCELLED_KEPT, previous=Status.CANCELLED
         )
     _trim_answer(answer)
     _partials_delete(job)

@@ -65,6 +65,9 @@ def test_a_job_cancelled_while_the_provider_works_keeps_its_paid_image(
     assert f'data-image-id="{image.id}"' in card
     assert 'role="alert"' not in card  # a notice, not an error
     assert "hx-trigger" not in card  # finished: the card stops polling
+    # The worker's log says the same as the card.
+    assert f"job {job.id} cancelled→cancelled" in worker.log_path.read_text()
+    assert "outcome=cancelled_kept" in worker.log_path.read_text()
 
     # A later delivery of the same message changes nothing.
     services.job_run(job_id=job.id)
