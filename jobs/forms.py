@@ -184,7 +184,7 @@ class EditForm(RegistryErrorsMixin, forms.Form):
 
     def clean(self):
         """A mask over the model's limit is refused by its declared size, unread."""
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         mask = cleaned.get("mask")
         try:
             spec = get_model(cleaned.get("model") or "")
