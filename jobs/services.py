@@ -300,6 +300,9 @@ def _release_for_retry(job, token, *, code: str, clear_request: bool, delay: flo
     if clear_request:
         fields["provider_request_sent_at"] = None
     if _guarded(job, token).update(**fields) != 1:
+        # Cancelled meanwhile: no retry, so settle what this attempt paid (nothing, unless
+        # an answer was kept).
+        _cancelled_under(job, token).update(**_settlement(job, Status.FAILED))
         return RunOutcome()
     observability.job_transition(job, status=Status.QUEUED, code=code, previous=Status.RUNNING)
     return RunOutcome(retry_in=delay)

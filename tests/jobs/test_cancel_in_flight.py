@@ -78,3 +78,32 @@ def test_a_job_cancelled_while_the_provider_works_keeps_its_paid_image(
         Decimal("0.04"),
     )
     assert len(fake_provider.calls_for("slow lighthouse")) == 1
+
+
+def test_a_job_cancelled_while_the_provider_fails_it_releases_its_reservation(
+    worker, alice, s3, fake_provider, monkeypatch
+):
+    respond = fake_provider._respond
+
+    def slowly(handler, body, model, **kwargs):
+        time.sleep(3)  # the provider works a while, then fails (a retryable 500)
+        return respond(handler, body, model, **kwargs)
+
+    monkeypatch.setattr(fake_provider, "_respond", slowly)
+    job = services.job_create(
+        user=alice, model_name="dall-e-3", prompt="a slow pier fake:internal_error", params={}
+    )
+    wait_until(lambda: fake_provider.calls_for("slow pier"), what="the provider request")
+
+    assert services.job_cancel(job=job)
+    assert usage_get(user=alice).spend_this_month == Decimal("0.04")  # maybe billed, so far
+
+    wait_until(
+        lambda: GenerationJob.objects.get(id=job.id).cost_usd is None,
+        what="the reservation to be released",
+    )
+    job.refresh_from_db()
+    assert (job.status, job.images_stored) == (Status.CANCELLED, 0)
+    assert usage_get(user=alice).spend_this_month == 0
+    time.sleep(1)
+    assert len(fake_provider.calls_for("slow pier")) == 1  # cancelled: never sent again
