@@ -95,7 +95,7 @@ class Lab:
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "ATELIER_OPENAI_MODELS": "dall-e-2,dall-e-3,gpt-image-1.5",
                 "ATELIER_PROVIDER_TIMEOUT": "3",
-                "ATELIER_DOWNLOAD_TIMEOUT": "3",
+                "ATELIER_DOWNLOAD_TIMEOUT": "10",
                 # The fake provider's image links are on loopback, refused unless listed.
                 "ATELIER_OPENAI_ALLOWED_NETWORKS": "127.0.0.1/32",
                 # Short leases and staleness so the reaper acts within seconds, not minutes.

@@ -74,19 +74,29 @@ def markdown_image_urls(text: str) -> list[str]:
     """Every image link in a Markdown reply, in order: images, ``<img>`` tags, and links to
     image files (``[Download](https://…/x.png)``)."""
     urls: list[str] = []
-    for token in _MARKDOWN.parse(text):
+    env: dict = {}  # the reply's link references, for reading HTML blocks inline too
+    for token in _MARKDOWN.parse(text, env):
         if token.type == "html_block":
-            urls += _img_tags(token.content)
-        for child in token.children or ():
-            if child.type == "image":
-                urls.append(str(child.attrGet("src") or ""))
-            elif child.type == "link_open":
-                href = str(child.attrGet("href") or "")
-                if _IMAGE_PATH.search(urlsplit(href).path) or href[:11].lower() == "data:image/":
-                    urls.append(href)
-            elif child.type == "html_inline":
-                urls += _img_tags(child.content)
+            # CommonMark keeps the lines after an HTML tag in its block, up to a blank line;
+            # Markdown images may sit there too, so the block is read inline as well.
+            for inline in _MARKDOWN.parseInline(token.content, env):
+                urls += _inline_urls(inline.children or ())
+        urls += _inline_urls(token.children or ())
     return [url for url in urls if url and _wanted(url)]
+
+
+def _inline_urls(children) -> list[str]:
+    urls: list[str] = []
+    for child in children:
+        if child.type == "image":
+            urls.append(str(child.attrGet("src") or ""))
+        elif child.type == "link_open":
+            href = str(child.attrGet("href") or "")
+            if _IMAGE_PATH.search(urlsplit(href).path) or href[:11].lower() == "data:image/":
+                urls.append(href)
+        elif child.type == "html_inline":
+            urls += _img_tags(child.content)
+    return urls
 
 
 def _item_for(url: str) -> dict:

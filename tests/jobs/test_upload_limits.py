@@ -2,6 +2,7 @@
 JPEGs (MPO) keep their first frame, from an upload or from a provider."""
 
 import asyncio
+import concurrent.futures
 import io
 
 import pytest
@@ -162,7 +163,9 @@ def asgi_post(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> dict:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(application(scope, receive, send))
+    # A thread of its own: the browser tests leave an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, application(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return {"status": start["status"], "body": body.decode(), "received": received["count"]}
