@@ -296,7 +296,7 @@ def test_a_collection_is_renamed_emptied_and_deleted_and_names_are_unique(studio
     page.get_by_role("button", name="Rename").click()
     expect(page.get_by_role("heading", name="Cliffs")).to_be_visible()
     screenshot(page, "collection-tidy")
-    page.get_by_role("button", name=f"Remove image {image.id} from Cliffs").click()
+    page.get_by_role("button", name=f"Remove from collection Cliffs: image {image.id}").click()
     expect(page.get_by_text("Removed from “Cliffs”.")).to_be_visible()
     assert not coast.items.exists()
     page.once("dialog", lambda dialog: dialog.accept())
