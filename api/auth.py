@@ -23,7 +23,8 @@ def token_authenticate(raw: str, *, ip: str | None = None) -> AccessToken | None
         return None
     if suspension_active(user=token.user) is not None:
         return None
-    if token.team_id is not None and not token.team.memberships.filter(user=token.user).exists():
+    team = token.team
+    if team is not None and not team.memberships.filter(user=token.user).exists():
         return None
     if ip is not None:
         token_record_use(token=token, ip=ip)
