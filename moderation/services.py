@@ -14,6 +14,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop as _noop
 
 from gallery.models import Image
 from moderation.models import AuditEntry, ImageReport, ModerationEvent, Suspension
@@ -23,14 +25,20 @@ from notifications.services import notification_send
 logger = logging.getLogger(__name__)
 
 # Provider error codes that mean its safety system refused the request.
-PROVIDER_REFUSAL_CODES = frozenset({"content_policy_violation", "moderation_blocked"})
+PROVIDER_REFUSAL_CODES = frozenset(
+    {"content_policy_violation", "moderation_blocked", "mj_banned_prompt"}
+)
 
 
 class ImageAction:
     APPROVE = "approve"
     HIDE = "hide"
     DELETE = "delete"
-    CHOICES = ((APPROVE, "Approve (keep, close reports)"), (HIDE, "Hide"), (DELETE, "Delete"))
+    CHOICES = (
+        (APPROVE, _("Approve (keep, close reports)")),
+        (HIDE, _("Hide")),
+        (DELETE, _("Delete")),
+    )
 
 
 def audit_record(*, actor, action: str, target, reason: str = "", detail=None) -> AuditEntry:
@@ -45,7 +53,7 @@ def audit_record(*, actor, action: str, target, reason: str = "", detail=None) -
     )
 
 
-SUSPENDED_CANNOT_REPORT = "Your account is suspended, so you cannot report images."
+SUSPENDED_CANNOT_REPORT = _("Your account is suspended, so you cannot report images.")
 
 
 def report_create(*, reporter, image: Image, reason: str) -> ImageReport:
@@ -57,11 +65,28 @@ def report_create(*, reporter, image: Image, reason: str) -> ImageReport:
     return report
 
 
+# Notifications are stored in English and translated for their reader when shown
+# (accounts.templatetags.atelier_i18n matches them against these templates).
 _REPORT_OUTCOMES: dict[str, str] = {
-    ImageReport.Status.APPROVED: "staff reviewed the image and kept it",
-    ImageReport.Status.HIDDEN: "staff hid the image",
-    ImageReport.Status.DELETED: "staff deleted the image",
+    ImageReport.Status.APPROVED: _noop("staff reviewed the image and kept it"),
+    ImageReport.Status.HIDDEN: _noop("staff hid the image"),
+    ImageReport.Status.DELETED: _noop("staff deleted the image"),
 }
+REPORT_DECIDED = _noop("Your report on “%(image)s” was decided: %(outcome)s.")
+OWNER_MESSAGES = {
+    Notification.Kind.IMAGE_RESTORED: _noop(
+        "Your image “%(image)s” is visible again. Reason: %(reason)s"
+    ),
+    Notification.Kind.IMAGE_HIDDEN: _noop(
+        "Your image “%(image)s” was hidden by moderation: nobody else sees it now. "
+        "Reason: %(reason)s"
+    ),
+    Notification.Kind.IMAGE_DELETED: _noop(
+        "Your image “%(image)s” was deleted by moderation. Reason: %(reason)s"
+    ),
+}
+IMAGES_HIDDEN = _noop("Moderation hid %(count)s of your images. Reason: %(reason)s")
+NOTIFICATION_MESSAGES = [REPORT_DECIDED, *OWNER_MESSAGES.values(), IMAGES_HIDDEN]
 
 
 def _page(image: Image) -> str:
@@ -85,17 +110,17 @@ def _resolve_reports(*, image: Image, actor, status: str, reason: str) -> int:
         notification_send(
             user_id=reporter_id,
             kind=Notification.Kind.REPORT_DECIDED,
-            message=f"Your report on “{_label(image)}” was decided: {_REPORT_OUTCOMES[status]}.",
+            message=REPORT_DECIDED % {"image": _label(image), "outcome": _REPORT_OUTCOMES[status]},
             url="" if status == ImageReport.Status.DELETED else _page(image),
         )
     return closed
 
 
-def _tell_owner(image: Image, kind: str, what: str, reason: str) -> None:
+def _tell_owner(image: Image, kind: str, reason: str) -> None:
     notification_send(
         user_id=image.owner_id,
         kind=kind,
-        message=f"Your image “{_label(image)}” {what}. Reason: {reason}",
+        message=OWNER_MESSAGES[kind] % {"image": _label(image), "reason": reason},
         url=_page(image) if kind == Notification.Kind.IMAGE_RESTORED else "",
     )
 
@@ -106,7 +131,7 @@ def image_approve(*, actor, image: Image, reason: str) -> None:
             is_hidden=False, hidden_reason=""
         )
         if restored:
-            _tell_owner(image, Notification.Kind.IMAGE_RESTORED, "is visible again", reason)
+            _tell_owner(image, Notification.Kind.IMAGE_RESTORED, reason)
         closed = _resolve_reports(
             image=image, actor=actor, status=ImageReport.Status.APPROVED, reason=reason
         )
@@ -122,12 +147,7 @@ def image_approve(*, actor, image: Image, reason: str) -> None:
 def image_hide(*, actor, image: Image, reason: str) -> None:
     with transaction.atomic():
         Image.objects.filter(id=image.id).update(is_hidden=True, hidden_reason=reason)
-        _tell_owner(
-            image,
-            Notification.Kind.IMAGE_HIDDEN,
-            "was hidden by moderation: nobody else sees it now",
-            reason,
-        )
+        _tell_owner(image, Notification.Kind.IMAGE_HIDDEN, reason)
         closed = _resolve_reports(
             image=image, actor=actor, status=ImageReport.Status.HIDDEN, reason=reason
         )
@@ -161,7 +181,7 @@ def image_delete(*, actor, image: Image, reason: str) -> None:
             reason=reason,
             detail={**detail, "reports": closed},
         )
-        _tell_owner(image, Notification.Kind.IMAGE_DELETED, "was deleted by moderation", reason)
+        _tell_owner(image, Notification.Kind.IMAGE_DELETED, reason)
         image.delete()
     # After the commit: a storage failure must not bring back a row whose decision is made.
     for key in keys:
@@ -204,7 +224,7 @@ def user_images_hide(*, actor, user, reason: str) -> int:
             notification_send(
                 user_id=user.id,
                 kind=Notification.Kind.IMAGE_HIDDEN,
-                message=f"Moderation hid {hidden} of your images. Reason: {reason}",
+                message=IMAGES_HIDDEN % {"count": hidden, "reason": reason},
             )
     return hidden
 

@@ -323,13 +323,15 @@ def test_a_variation_needs_a_square_png(alice, s3):
 def partials_seen(monkeypatch):
     """The job's preview key as the database held it right after each partial arrived."""
     seen = []
-    original = services._partial_store
+    from jobs.services import run
+
+    original = run._partial_store
 
     def spy(job, token, index, data, output_format):
         original(job, token, index, data, output_format)
         seen.append(GenerationJob.objects.get(id=job.id).partial_image_key)
 
-    monkeypatch.setattr(services, "_partial_store", spy)
+    monkeypatch.setattr(run, "_partial_store", spy)
     return seen
 
 

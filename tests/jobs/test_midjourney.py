@@ -130,6 +130,8 @@ def test_submit_result_codes_map_to_states_and_messages(
     assert job.provider_task_id == ""
     if status == Status.QUEUED:
         assert job.provider_request_sent_at is None  # not accepted, so safe to send again
+    # A banned prompt is a refusal by the provider's safety system, as from the Images API.
+    assert job.moderation_events.filter(source="provider").exists() == (code == 24)
 
 
 @pytest.mark.parametrize("code", [21, 22])

@@ -18,7 +18,7 @@ from jobs.providers.errors import CATALOG, ProviderError, message_for
 from jobs.providers.openai_images import retry_after_seconds
 
 Status = GenerationJob.Status
-JOBS = pathlib.Path(services.__file__).parent
+JOBS = pathlib.Path(services.__file__).parent.parent
 
 
 def run(job):
@@ -37,7 +37,7 @@ def make_job(alice, s3, fake_connections):
 
 def test_every_error_code_atelier_raises_has_a_message_and_a_policy():
     raised = set()
-    for path in [JOBS / "services.py", *(JOBS / "providers").glob("*.py")]:
+    for path in [*(JOBS / "services").glob("*.py"), *(JOBS / "providers").glob("*.py")]:
         source = path.read_text()
         raised |= set(re.findall(r'ProviderError\(\s*"([a-z0-9_]+)"', source))
         raised |= set(re.findall(r'code="([a-z0-9_]+)"', source))

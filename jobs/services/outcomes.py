@@ -1,0 +1,35 @@
+"""What a provider error on a sent request means for the job, decided once for every family.
+
+A request that may have reached the provider is never sent again unless the provider
+said it was not done (a retryable error); a refusal of the prompt is a moderation event,
+whichever family refused it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from jobs.models import GenerationJob
+from jobs.providers import ProviderError
+from jobs.services.state import RunOutcome, _finish, _release_for_retry, backoff_seconds
+from moderation.services import PROVIDER_REFUSAL_CODES, moderation_event_record
+
+logger = logging.getLogger(__name__)
+Status = GenerationJob.Status
+
+
+def provider_error_outcome(job, token, exc: ProviderError) -> RunOutcome:
+    """The outcome of a submit (Images, chat, or a Midjourney task) that raised ``exc``."""
+    logger.info("job %s provider error %s (%s)", job.id, exc.code, exc.detail)
+    if exc.code == "timeout_unknown_outcome":
+        _finish(job, token, Status.UNKNOWN, code=exc.code)
+        return RunOutcome()
+    if exc.retryable and job.attempts < settings.ATELIER_JOB_MAX_ATTEMPTS:
+        delay = backoff_seconds(job.attempts, retry_after=exc.retry_after)
+        return _release_for_retry(job, token, code=exc.code, clear_request=True, delay=delay)
+    _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
+    if exc.code in PROVIDER_REFUSAL_CODES:
+        moderation_event_record(job=job, code=exc.code, detail=exc.detail)
+    return RunOutcome()
