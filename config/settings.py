@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "notifications",
     "accounts",
     "api",
+    "webhooks",
     "axes",
 ]
 
@@ -350,3 +351,26 @@ if not isinstance(ATELIER_CONNECTIONS, list) or not all(
 ATELIER_MIDJOURNEY_POLL_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_SECONDS", 2, minimum=1)
 ATELIER_MIDJOURNEY_POLL_MAX_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_MAX_SECONDS", 30, minimum=1)
 ATELIER_MIDJOURNEY_TIMEOUT = env_int("ATELIER_MIDJOURNEY_TIMEOUT", 1800, minimum=60)
+
+# Webhooks (webhooks app). Endpoints reach only public addresses unless listed here (same
+# format as ATELIER_OPENAI_ALLOWED_NETWORKS); checked when registered and at every delivery.
+try:
+    ATELIER_WEBHOOK_ALLOWED_NETWORKS = allow_list_entries(
+        env_str("ATELIER_WEBHOOK_ALLOWED_NETWORKS")
+    )
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"ATELIER_WEBHOOK_ALLOWED_NETWORKS: {_exc}") from None
+ATELIER_WEBHOOK_TIMEOUT = env_int("ATELIER_WEBHOOK_TIMEOUT", 10, minimum=1)
+# Seconds before each retry of a failed delivery (about a day in all); then it is given up.
+try:
+    ATELIER_WEBHOOK_RETRY_SCHEDULE = [
+        int(s)
+        for s in env_list(
+            "ATELIER_WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000"]
+        )
+    ]
+except ValueError:
+    raise ImproperlyConfigured("ATELIER_WEBHOOK_RETRY_SCHEDULE: comma-separated seconds") from None
+# Links in webhook payloads point here (the address people open Atelier at).
+ATELIER_SITE_URL = env_str("ATELIER_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 60}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("ops.urls")),
     path("", include("jobs.urls")),
 ]

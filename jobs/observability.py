@@ -20,7 +20,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
 
+from jobs.signals import job_finished
+
 logger = logging.getLogger("atelier.jobs")
+
+# GenerationJob.TERMINAL, spelt out: this module is imported before the app registry is ready.
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "unknown", "cancelled"})
 
 PROVIDER_SECONDS = Histogram(
     "atelier_provider_request_duration_seconds",
@@ -66,6 +71,14 @@ def job_transition(job, *, status: str, code: str = "", previous: str = "") -> N
             "attempt": job.attempts,
         },
     )
+    if status in TERMINAL_STATUSES:
+        # A listener's failure must never undo or interrupt the transition it hears about.
+        answers = job_finished.send_robust(
+            sender=job.__class__, job_id=job.id, status=status, code=code
+        )
+        for receiver, answer in answers:
+            if isinstance(answer, Exception):
+                logger.error("job %s: %r failed on job_finished", job.id, receiver, exc_info=answer)
 
 
 @contextlib.contextmanager
