@@ -52,3 +52,19 @@ class AccessToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class JobOrigin(models.Model):
+    """The token a job was made through, and the team it acted for."""
+
+    job = models.OneToOneField(
+        "jobs.GenerationJob", primary_key=True, on_delete=models.CASCADE, related_name="api_origin"
+    )
+    token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="jobs")
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.job_id} by {self.token}"

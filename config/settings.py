@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "notifications",
     "accounts",
     "api",
+    # django-ninja: its Swagger UI files, served locally rather than from a CDN.
+    "ninja",
     "webhooks",
     "axes",
 ]
@@ -331,6 +333,8 @@ except InvalidOperation:
 if not ATELIER_DEFAULT_MONTHLY_SPEND_USD.is_finite() or ATELIER_DEFAULT_MONTHLY_SPEND_USD < 0:
     raise ImproperlyConfigured("ATELIER_DEFAULT_MONTHLY_SPEND_USD must be zero or more")
 ATELIER_RATE_LIMIT_JOBS_PER_MINUTE = env_int("ATELIER_RATE_LIMIT_JOBS_PER_MINUTE", 30, minimum=1)
+# REST API (/api/) calls per token (or signed-in user) per minute, beside the job limits.
+ATELIER_API_REQUESTS_PER_MINUTE = env_int("ATELIER_API_REQUESTS_PER_MINUTE", 600, minimum=1)
 # Check prompts with the provider's /v1/moderations endpoint before queueing them.
 ATELIER_PREMODERATION = env_bool("ATELIER_PREMODERATION", False)
 ATELIER_PREMODERATION_MODEL = env_str("ATELIER_PREMODERATION_MODEL", "omni-moderation-latest")

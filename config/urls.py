@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.api import api
+
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
@@ -8,6 +10,8 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/", api.urls),
+    path("settings/tokens/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include("ops.urls")),
     path("", include("jobs.urls")),
