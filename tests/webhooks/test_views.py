@@ -1,0 +1,164 @@
+"""The webhooks pages: registering, editing, send test, and per-object access (404)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from standardwebhooks import Webhook
+
+from teams.models import Membership
+from teams.services import team_create
+from webhooks import services
+from webhooks.models import Delivery, Endpoint
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alices_endpoint(alice, receiver, loopback_allowed):
+    return services.endpoint_create(
+        user=alice, url=receiver.url, description="CI", event_types=["job.succeeded"]
+    )
+
+
+def test_it_registers_an_endpoint_and_shows_its_secret_to_its_owner(
+    client, alice, receiver, loopback_allowed
+):
+    client.force_login(alice)
+    response = client.post(
+        reverse("webhooks:list"),
+        {
+            "url": receiver.url,
+            "description": "build server",
+            "event_types": ["job.succeeded", "job.unknown"],
+            "for_team": "",
+        },
+    )
+    endpoint = Endpoint.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("webhooks:detail", args=[endpoint.id])
+    assert (endpoint.owner, endpoint.team, endpoint.enabled) == (alice, None, True)
+    assert endpoint.event_types == ["job.succeeded", "job.unknown"]
+
+    page = client.get(reverse("webhooks:detail", args=[endpoint.id]))
+    assert page.status_code == 200
+    assert endpoint.secret.encode() in page.content
+    listing = client.get(reverse("webhooks:list"))
+    assert receiver.url.encode() in listing.content
+
+
+def test_registration_of_a_loopback_url_is_refused_on_the_page(client, alice, loopback_refused):
+    client.force_login(alice)
+    response = client.post(
+        reverse("webhooks:list"),
+        {"url": "http://127.0.0.1:8000/hook", "event_types": ["job.failed"], "for_team": ""},
+    )
+    assert response.status_code == 400
+    assert b"may not reach" in response.content
+    assert not Endpoint.objects.exists()
+
+
+def test_it_edits_and_disables_an_endpoint(client, alice, alices_endpoint, receiver):
+    client.force_login(alice)
+    response = client.post(
+        reverse("webhooks:detail", args=[alices_endpoint.id]),
+        {"url": receiver.url, "description": "renamed", "event_types": ["job.failed"]},
+    )
+    assert response.status_code == 302
+    alices_endpoint.refresh_from_db()
+    assert alices_endpoint.description == "renamed"
+    assert alices_endpoint.event_types == ["job.failed"]
+    assert alices_endpoint.enabled is False  # the box was not ticked
+
+
+def test_send_test_delivers_a_signed_test_event(
+    client, alice, alices_endpoint, receiver, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("webhooks:test", args=[alices_endpoint.id]))
+    assert response.status_code == 302
+    delivery = Delivery.objects.get(endpoint=alices_endpoint)
+    assert (delivery.event_type, delivery.status, len(callbacks)) == ("webhook.test", "pending", 1)
+
+    services.delivery_attempt(delivery_id=delivery.id)
+
+    [request] = receiver.received
+    payload = Webhook(alices_endpoint.secret).verify(request.body, request.headers)
+    assert payload["type"] == "webhook.test"
+    assert payload["data"]["endpoint_id"] == alices_endpoint.id
+    page = client.get(reverse("webhooks:detail", args=[alices_endpoint.id]))
+    assert b"webhook.test" in page.content and b"Delivered" in page.content
+
+
+def test_rotating_the_secret_changes_it(client, alice, alices_endpoint):
+    client.force_login(alice)
+    old = alices_endpoint.secret
+    client.post(reverse("webhooks:rotate", args=[alices_endpoint.id]))
+    alices_endpoint.refresh_from_db()
+    assert alices_endpoint.secret != old and alices_endpoint.secret.startswith("whsec_")
+
+
+def test_it_deletes_an_endpoint_after_confirmation(client, alice, alices_endpoint):
+    client.force_login(alice)
+    url = reverse("webhooks:delete", args=[alices_endpoint.id])
+    assert client.get(url).status_code == 200
+    assert Endpoint.objects.exists()
+    assert client.post(url).status_code == 302
+    assert not Endpoint.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["detail", "test", "rotate", "delete"])
+def test_charlie_gets_404_for_alices_endpoint(client, charlie, alices_endpoint, name):
+    client.force_login(charlie)
+    url = reverse(f"webhooks:{name}", args=[alices_endpoint.id])
+    assert client.get(url).status_code in (404, 405)
+    assert (
+        client.post(
+            url, {"url": "https://example.com/x", "event_types": ["job.failed"]}
+        ).status_code
+        == 404
+    )
+    alices_endpoint.refresh_from_db()
+    assert alices_endpoint.url.startswith("http://127.0.0.1")
+    assert Endpoint.objects.filter(id=alices_endpoint.id).exists()
+    assert not Delivery.objects.exists()
+
+
+def test_charlie_does_not_see_alices_endpoint_in_his_list(client, charlie, alices_endpoint):
+    client.force_login(charlie)
+    response = client.get(reverse("webhooks:list"))
+    assert response.status_code == 200
+    assert list(response.context["endpoints"]) == []
+    assert alices_endpoint.secret.encode() not in response.content
+
+
+def test_team_owners_manage_team_endpoints_and_other_members_get_404(
+    client, alice, bob, receiver, loopback_allowed
+):
+    team = team_create(user=alice, name="Moonlight")
+    Membership.objects.create(team=team, user=bob, role=Membership.Role.EDITOR)
+    client.force_login(alice)
+    response = client.post(
+        reverse("webhooks:list"),
+        {"url": receiver.url, "event_types": ["job.succeeded"], "for_team": str(team.id)},
+    )
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get()
+    assert (endpoint.owner, endpoint.team) == (None, team)
+
+    client.force_login(bob)
+    assert client.get(reverse("webhooks:detail", args=[endpoint.id])).status_code == 404
+    # Bob owns no team: a team id is not a choice he has.
+    response = client.post(
+        reverse("webhooks:list"),
+        {"url": receiver.url, "event_types": ["job.succeeded"], "for_team": str(team.id)},
+    )
+    assert response.status_code == 400
+    assert Endpoint.objects.count() == 1
+
+
+def test_the_header_links_to_webhooks(client, alice):
+    client.force_login(alice)
+    response = client.get(reverse("webhooks:list"))
+    assert f'href="{reverse("webhooks:list")}"'.encode() in response.content
