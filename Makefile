@@ -41,7 +41,7 @@ run: install
 test: install $(NODE_STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=tests.settings > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -49,7 +49,7 @@ test: install $(NODE_STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks
 
 format: install
 	$(BIN)/ruff format .
