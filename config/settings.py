@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     # django-ninja: its Swagger UI files, served locally rather than from a CDN.
     "ninja",
     "webhooks",
+    "openai_api",
     "axes",
 ]
 
@@ -378,3 +379,18 @@ except ValueError:
 # Links in webhook payloads point here (the address people open Atelier at).
 ATELIER_SITE_URL = env_str("ATELIER_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 60}
+
+# The OpenAI-compatible endpoint (openai_api, /v1/). A request is held until its job ends, at
+# most this long, then answered with an error carrying the job id (the job carries on).
+ATELIER_API_HOLD_SECONDS = env_int("ATELIER_API_HOLD_SECONDS", 300, minimum=1)
+# How often each web process reads the state of every job its held requests wait on (one
+# query for all of them).
+ATELIER_API_POLL_MS = env_int("ATELIER_API_POLL_MS", 500, minimum=50)
+# A request without an Idempotency-Key repeats an earlier one (same token and body) for this
+# long, so client retries never pay twice; 0 turns derived keys off.
+ATELIER_API_DERIVED_KEY_SECONDS = env_int("ATELIER_API_DERIVED_KEY_SECONDS", 600, minimum=0)
+ATELIER_API_IDEMPOTENCY_KEY_HOURS = env_int("ATELIER_API_IDEMPOTENCY_KEY_HOURS", 24, minimum=1)
+# Lifetime of the image links answers with response_format=url carry.
+ATELIER_API_IMAGE_URL_SECONDS = env_int("ATELIER_API_IMAGE_URL_SECONDS", 3600, minimum=10)
+# The model used when a request names none; empty: the first model a connection offers.
+ATELIER_API_DEFAULT_MODEL = env_str("ATELIER_API_DEFAULT_MODEL")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("v1/", include("openai_api.urls")),
     path("api/", api.urls),
     path("settings/tokens/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
