@@ -13,7 +13,7 @@ from api.routes.images import ImageFilters, image_query
 from gallery import selectors, services
 from gallery.forms import CollectionForm
 from gallery.models import Collection
-from teams.selectors import team_editable
+from teams.selectors import team_get
 
 router = Router(tags=["collections"])
 REFUSALS = {400: schemas.Error, 403: schemas.Error, 404: schemas.Error, 429: schemas.Error}
@@ -44,13 +44,14 @@ def collection_create(request: HttpRequest, payload: schemas.CollectionIn):
     team_id = payload.team_id
     if who.team is not None:
         team_id = team_id or who.team.id
-        if team_id != who.team.id:
-            raise PermissionDenied("This token acts for one team only.")
-    teams = list(team_editable(user=who.user))
-    form = CollectionForm({"name": payload.name, "team": team_id or ""}, teams=teams)
+    team = team_get(user=who.user, team_id=team_id) if team_id else None
+    if team is not None:
+        who.may_use_team(team)
+    elif who.team is not None:
+        raise PermissionDenied("This token acts for one team only.")
+    form = CollectionForm({"name": payload.name}, teams=[team] if team else [])
     if not form.is_valid():
         raise FormInvalid(form)
-    team = form.teams.get(form.cleaned_data["team"]) if form.cleaned_data["team"] else None
     try:
         collection = services.collection_create(
             user=who.user, name=form.cleaned_data["name"], team=team
@@ -58,6 +59,7 @@ def collection_create(request: HttpRequest, payload: schemas.CollectionIn):
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise
+        # Not an owner or editor there: a team the caller sees but may not add to.
         raise PermissionDenied(error.messages[0]) from None
     return 201, collection_out(collection)
 
