@@ -366,6 +366,8 @@ try:
 except ValueError as _exc:
     raise ImproperlyConfigured(f"ATELIER_WEBHOOK_ALLOWED_NETWORKS: {_exc}") from None
 ATELIER_WEBHOOK_TIMEOUT = env_int("ATELIER_WEBHOOK_TIMEOUT", 10, minimum=1)
+if ATELIER_WEBHOOK_TIMEOUT > 60:  # the delivery task's soft time limit is 120 s
+    raise ImproperlyConfigured("ATELIER_WEBHOOK_TIMEOUT must be at most 60 seconds")
 # Seconds before each retry of a failed delivery (about a day in all); then it is given up.
 try:
     ATELIER_WEBHOOK_RETRY_SCHEDULE = [

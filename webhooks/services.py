@@ -171,14 +171,16 @@ def _job_team_ids(job: GenerationJob) -> set[int]:
     return ids
 
 
-def _matching_endpoints(job: GenerationJob, event_type: str):
-    return Endpoint.objects.filter(
+def _matching_endpoints(job: GenerationJob, event_type: str) -> list[Endpoint]:
+    candidates = Endpoint.objects.filter(
         Q(owner_id=job.owner_id) | Q(team_id__in=_job_team_ids(job)),
         enabled=True,
-        event_types__contains=[event_type],
         # An endpoint registered after the job ended has not subscribed to its past.
         created_at__lte=job.finished_at or timezone.now(),
     )
+    # Matched here, not with a JSON "contains" lookup, which SQLite (the default) lacks;
+    # a person or team has a handful of endpoints.
+    return [e for e in candidates if event_type in e.event_types]
 
 
 def deliveries_create_for_job(*, job_id) -> list[uuid.UUID]:
@@ -190,7 +192,7 @@ def deliveries_create_for_job(*, job_id) -> list[uuid.UUID]:
         if job is None or job.status not in EVENT_FOR_STATUS:
             return []
         event_type = EVENT_FOR_STATUS[GenerationJob.Status(job.status)]
-        endpoints = list(_matching_endpoints(job, event_type))
+        endpoints = _matching_endpoints(job, event_type)
         if not endpoints:
             return []
         payload = job_payload(job=job, event_type=event_type)
