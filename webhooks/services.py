@@ -50,6 +50,7 @@ BROKER_COUNTDOWN_MAX_SECONDS = 300
 SWEEP_WINDOW = dt.timedelta(hours=1)
 GONE_REASON = "The receiver answered 410 Gone, so deliveries stopped."
 OWNERS_ONLY = "Only the team's owners can manage its webhooks."
+TEST_EVENTS_PER_MINUTE = 5
 
 
 # -- endpoints ----------------------------------------------------------------------
@@ -218,7 +219,14 @@ def deliveries_create_for_job(*, job_id) -> list[uuid.UUID]:
 
 
 def delivery_create_test(*, endpoint: Endpoint) -> Delivery:
+    """A ``webhook.test`` event for the endpoint, at most TEST_EVENTS_PER_MINUTE a minute
+    (the button must not turn Atelier into a way to flood someone else's URL)."""
     now = timezone.now()
+    recent = Delivery.objects.filter(
+        endpoint=endpoint, event_type=TEST_EVENT, created_at__gte=now - dt.timedelta(minutes=1)
+    )
+    if recent.count() >= TEST_EVENTS_PER_MINUTE:
+        raise ValidationError("Enough test events for now: try again in a minute.")
     payload = {
         "type": TEST_EVENT,
         "timestamp": now.isoformat().replace("+00:00", "Z"),

@@ -73,8 +73,12 @@ def endpoint_detail(request, endpoint_id):
 @require_POST
 def endpoint_test(request, endpoint_id):
     endpoint = selectors.endpoint_get(user=request.user, endpoint_id=endpoint_id)
-    services.delivery_create_test(endpoint=endpoint)
-    messages.success(request, _("A test event is on its way; its attempts appear below."))
+    try:
+        services.delivery_create_test(endpoint=endpoint)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("A test event is on its way; its attempts appear below."))
     return redirect("webhooks:detail", endpoint.id)
 
 

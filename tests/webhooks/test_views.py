@@ -91,6 +91,34 @@ def test_send_test_delivers_a_signed_test_event(
     assert b"webhook.test" in page.content and b"Delivered" in page.content
 
 
+def test_send_test_is_limited_per_minute(
+    client, alice, alices_endpoint, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    url = reverse("webhooks:test", args=[alices_endpoint.id])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for _ in range(services.TEST_EVENTS_PER_MINUTE + 2):
+            response = client.post(url, follow=True)
+    assert Delivery.objects.count() == services.TEST_EVENTS_PER_MINUTE
+    assert len(callbacks) == services.TEST_EVENTS_PER_MINUTE
+    assert b"try again in a minute" in response.content
+
+
+def test_the_delivery_log_takes_the_same_queries_for_many_deliveries(
+    client, alice, alices_endpoint, django_assert_max_num_queries
+):
+    from tests.webhooks.support import finished_job
+
+    for _ in range(6):
+        services.deliveries_create_for_job(job_id=finished_job(alice).id)
+    for delivery in Delivery.objects.all():
+        services.delivery_attempt(delivery_id=delivery.id)
+    client.force_login(alice)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("webhooks:detail", args=[alices_endpoint.id]))
+    assert response.content.count(b'class="attempt"') == 6
+
+
 def test_rotating_the_secret_changes_it(client, alice, alices_endpoint):
     client.force_login(alice)
     old = alices_endpoint.secret
