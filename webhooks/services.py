@@ -159,22 +159,19 @@ def job_payload(*, job: GenerationJob, event_type: str) -> dict:
     }
 
 
-def _job_team_ids(job: GenerationJob) -> set[int]:
-    """Teams the job's work belongs to: those whose library holds its images (jobs belong
-    to people; a team's figures count the same way, see moderation.selectors.team_jobs)."""
-    ids = set(
-        Image.objects.filter(job_id=job.id, team__isnull=False).values_list("team_id", flat=True)
-    )
+def _job_teams(job: GenerationJob) -> Q:
+    """Endpoints of the teams the job's work belongs to: those whose library holds its images
+    (jobs belong to people; a team's figures count the same way, moderation.selectors)."""
+    in_library = Image.objects.filter(job_id=job.id, team__isnull=False).values("team_id")
+    teams = Q(team_id__in=in_library)
     # Should jobs one day record the team they were made for, that team hears too.
     team_id = getattr(job, "team_id", None)
-    if team_id is not None:
-        ids.add(team_id)
-    return ids
+    return teams | Q(team_id=team_id) if team_id is not None else teams
 
 
 def _matching_endpoints(job: GenerationJob, event_type: str) -> list[Endpoint]:
     candidates = Endpoint.objects.filter(
-        Q(owner_id=job.owner_id) | Q(team_id__in=_job_team_ids(job)),
+        Q(owner_id=job.owner_id) | _job_teams(job),
         enabled=True,
         # An endpoint registered after the job ended has not subscribed to its past.
         created_at__lte=job.finished_at or timezone.now(),
