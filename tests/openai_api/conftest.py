@@ -68,3 +68,28 @@ def sdk(live: str, raw: str, **options) -> OpenAI:
 @pytest.fixture
 def alice_sdk(live, alice):
     return sdk(live, token_for(alice, "generate", "read"))
+
+
+@pytest.fixture
+def paced_stream(fake_provider, monkeypatch):
+    """The fake provider's streamed events spaced out by a second, as a real model's
+    previews are, so each partial image is stored (and seen) before the next replaces it."""
+    original = fake_provider._stream
+
+    def paced(handler, *args, **kwargs):
+        wfile = handler.wfile
+
+        class Paced:
+            def write(self, data):
+                if data.startswith(b"event:"):
+                    time.sleep(1.0)
+                return wfile.write(data)
+
+            def flush(self):
+                return wfile.flush()
+
+        handler.wfile = Paced()
+        return original(handler, *args, **kwargs)
+
+    monkeypatch.setattr(fake_provider, "_stream", paced)
+    return fake_provider
