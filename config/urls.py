@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("settings/tokens/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("", include("accounts.urls")),
     path("", include("ops.urls")),
     path("", include("jobs.urls")),
 ]

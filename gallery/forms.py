@@ -4,9 +4,13 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import BadRequest
 from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from gallery.selectors import ID_MAX, SORTS, ImageQuery
 from gallery.services import tag_names_clean
+
+SORT_LABELS = {"newest": _("Newest"), "oldest": _("Oldest"), "relevance": _("Relevance")}
 
 
 class SearchForm(forms.Form):
@@ -15,41 +19,44 @@ class SearchForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search images",
+        label=_("Search images"),
         widget=forms.TextInput(
             attrs={"type": "search", "aria-describedby": "search-help", "autocomplete": "off"}
         ),
     )
     model = forms.ChoiceField(
         required=False,
-        choices=[("", "Any model")],
-        error_messages={"invalid_choice": "None of these images was made with “%(value)s”."},
+        label=_("Model"),
+        choices=[("", _("Any model"))],
+        error_messages={"invalid_choice": _("None of these images was made with “%(value)s”.")},
     )
     size = forms.RegexField(
         required=False,
         regex=r"^\d{1,5}x\d{1,5}$",
         max_length=11,
-        label="Size (WxH)",
-        error_messages={"invalid": "Write the size as width x height, e.g. 1024x1024."},
+        label=_("Size (WxH)"),
+        error_messages={"invalid": _("Write the size as width x height, e.g. 1024x1024.")},
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    owner = forms.CharField(required=False, max_length=150)
-    tag = forms.CharField(required=False, max_length=50)
+    owner = forms.CharField(required=False, max_length=150, label=_("Owner"))
+    tag = forms.CharField(required=False, max_length=50, label=_("Tag"))
     collection = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    favourite = forms.BooleanField(required=False, label="Favourites only")
-    sort = forms.ChoiceField(required=False, choices=[(s, s.title()) for s in SORTS])
+    favourite = forms.BooleanField(required=False, label=_("Favourites only"))
+    sort = forms.ChoiceField(
+        required=False, label=_("Sort"), choices=[(s, SORT_LABELS[s]) for s in SORTS]
+    )
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
     def __init__(self, *args, models: Iterable[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.models = list(models)
         model_field = cast(forms.ChoiceField, self.fields["model"])
-        model_field.choices = [("", "Any model")] + [(name, name) for name in self.models]
+        model_field.choices = [("", _("Any model"))] + [(name, name) for name in self.models]
         # Links and people type model names in any case ("Demo"): the filter takes the
         # stored name.
         typed = self.data.get("model", "")
@@ -69,8 +76,11 @@ class SearchForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             self.add_error(
                 "date_to",
-                f"“To” ({date_format(date_to)}) is before “From” ({date_format(date_from)}):"
-                " no image can match. Swap the dates or clear one.",
+                gettext(
+                    "“To” (%(to)s) is before “From” (%(from)s): no image can match. "
+                    "Swap the dates or clear one."
+                )
+                % {"to": date_format(date_to), "from": date_format(date_from)},
             )
         return data
 
@@ -97,7 +107,7 @@ class ImageEditForm(forms.Form):
 
 
 class TagForm(forms.Form):
-    tags = forms.CharField(max_length=300, help_text="Comma-separated.")
+    tags = forms.CharField(max_length=300, label=_("Tags"), help_text=_("Comma-separated."))
 
     def clean_tags(self):
         return tag_names_clean(text=self.cleaned_data["tags"])
@@ -111,7 +121,7 @@ class CollectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.teams = {team.id: team for team in teams}
         team_field = cast(forms.TypedChoiceField, self.fields["team"])
-        team_field.choices = [("", "Personal")] + [(team.id, team.name) for team in teams]
+        team_field.choices = [("", _("Personal"))] + [(team.id, team.name) for team in teams]
 
 
 class _ImageIdsField(forms.TypedMultipleChoiceField):
@@ -124,7 +134,7 @@ class _ImageIdsField(forms.TypedMultipleChoiceField):
         ids = super().clean(value)
         # A number no id column holds is a forged request: 400, never a database error.
         if any(not 1 <= i <= ID_MAX for i in ids):
-            raise BadRequest("An image id is out of range.")
+            raise BadRequest(gettext("An image id is out of range."))
         return ids
 
 
@@ -138,12 +148,12 @@ class BulkForm(forms.Form):
         DELETE = "delete"
 
     ACTIONS = [
-        (Action.ZIP, "Download as ZIP"),
-        (Action.COLLECT, "Add to collection"),
-        (Action.TAG, "Tag"),
-        (Action.SHARE, "Share with team"),
-        (Action.UNSHARE, "Remove from team"),
-        (Action.DELETE, "Delete"),
+        (Action.ZIP, _("Download as ZIP")),
+        (Action.COLLECT, _("Add to collection")),
+        (Action.TAG, pgettext_lazy("verb", "Tag")),
+        (Action.SHARE, _("Share with team")),
+        (Action.UNSHARE, _("Remove from team")),
+        (Action.DELETE, _("Delete")),
     ]
 
     action = forms.ChoiceField(choices=ACTIONS)
@@ -157,11 +167,11 @@ class BulkForm(forms.Form):
         data = self.cleaned_data
         action = data.get("action")
         if action == self.Action.COLLECT and not data.get("collection"):
-            self.add_error("collection", "Choose a collection.")
+            self.add_error("collection", gettext("Choose a collection."))
         if action == self.Action.SHARE and not data.get("team"):
-            self.add_error("team", "Choose a team.")
+            self.add_error("team", gettext("Choose a team."))
         if action == self.Action.TAG:
             data["tag_names"] = tag_names_clean(text=data.get("tags") or "")
             if not data["tag_names"]:
-                self.add_error("tags", "Give at least one tag.")
+                self.add_error("tags", gettext("Give at least one tag."))
         return data

@@ -3,6 +3,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 
 class ImageSearchVector(SearchVector):
@@ -32,6 +33,10 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Kept in English in the audit log; shown translated (accounts.templatetags.atelier_i18n).
+IMAGE_STR = gettext_noop("Image %(id)s of job %(job)s")
 
 
 class Image(models.Model):
@@ -92,7 +97,7 @@ class Image(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Image {self.id} of job {self.job_id}"
+        return IMAGE_STR % {"id": self.id, "job": self.job_id}
 
     @property
     def label(self) -> str:

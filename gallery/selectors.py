@@ -17,6 +17,7 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from django.db.models.functions import Cast, Length
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from gallery.models import Collection, Favourite, Image, SearchTerm
 from gallery.websearch import websearch_parse
@@ -336,22 +337,23 @@ def _search_sqlite(
 def search_syntax() -> dict:
     """What the search box understands on this database, for the help beside it."""
     if connection.vendor == "postgresql":
-        note = (
+        note = gettext(
             "Words match their other forms (boat finds boats); a misspelt word is also"
             " searched as the nearest word in your images."
         )
     else:
-        note = (
+        note = gettext(
             "Words match anywhere in prompts, titles, notes and tags, also inside longer"
             " words; a misspelt word is also searched as the nearest word in your images."
             " Sorting by relevance needs PostgreSQL (newest first here)."
         )
     return {
         "examples": [
-            ("lighthouse fog", "both words"),
-            ('"quiet harbour"', "the exact phrase"),
-            ("-night", "without the word"),
-            ("kite or gull", "either word"),
+            # Translators: example searches; keep the quotes, the minus sign and "or".
+            (gettext("lighthouse fog"), gettext("both words")),
+            (gettext('"quiet harbour"'), gettext("the exact phrase")),
+            (gettext("-night"), gettext("without the word")),
+            (gettext("kite or gull"), gettext("either word")),
         ],
         "note": note,
     }
@@ -457,16 +459,21 @@ def image_refusals(*, user, images: list[Image], needs: str, team=None) -> list[
     lines = []
     for image in images:
         owner = image.owner.get_username()
-        name = f"“{image.label[:40]}” (image {image.id})"
-        if needs == "owner":
-            reason = f"{owner} owns it"
-        elif needs == "team" and team is not None:
-            reason = f"{owner} owns it and it is not shared with {team.name}"
-        elif image.team is not None and image.team_id in roles:
+        name = gettext("“%(label)s” (image %(id)s)") % {"label": image.label[:40], "id": image.id}
+        if needs == "team" and team is not None:
+            reason = gettext("%(owner)s owns it and it is not shared with %(team)s") % {
+                "owner": owner,
+                "team": team.name,
+            }
+        elif needs != "owner" and image.team is not None and image.team_id in roles:
             role = Membership.Role(roles[image.team_id]).label.lower()
-            reason = f"{owner} owns it and you are a {role} in {image.team.name}"
+            reason = gettext("%(owner)s owns it and you are a %(role)s in %(team)s") % {
+                "owner": owner,
+                "role": role,
+                "team": image.team.name,
+            }
         else:
-            reason = f"{owner} owns it"
+            reason = gettext("%(owner)s owns it") % {"owner": owner}
         lines.append(f"{name}: {reason}")
     return lines
 

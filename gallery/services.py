@@ -8,6 +8,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from gallery.imaging import image_accept, make_thumbnail
 from gallery.models import Collection, CollectionItem, Favourite, Image, SearchTerm, Tag
@@ -129,7 +131,7 @@ def image_share(*, user, images: Iterable[Image], team) -> int:
     if not Membership.objects.filter(
         user=user, team=team, role__in=Membership.EDITING_ROLES
     ).exists():
-        raise ValidationError("Only a team's owners and editors can add to its library.")
+        raise ValidationError(_("Only a team's owners and editors can add to its library."))
     ids = [image.id for image in images if image.owner_id == user.id]
     return Image.objects.filter(id__in=ids).update(team=team, shared_at=timezone.now())
 
@@ -164,12 +166,18 @@ def _collection_name_check(*, name: str, owner=None, team=None, exclude_id=None)
     """The name, stripped; refused when the same owner (or team) has one so named."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": ["Give the collection a name."]})
+        raise ValidationError({"name": [_("Give the collection a name.")]})
     same = Collection.objects.filter(name__iexact=name).exclude(id=exclude_id)
     same = same.filter(team=team) if team is not None else same.filter(owner=owner)
     if same.exists():
-        whose = f"{team.name} already has" if team is not None else "You already have"
-        raise ValidationError({"name": [f"{whose} a collection called “{name}”."]})
+        if team is not None:
+            message = gettext("%(team)s already has a collection called “%(name)s”.") % {
+                "team": team.name,
+                "name": name,
+            }
+        else:
+            message = gettext("You already have a collection called “%(name)s”.") % {"name": name}
+        raise ValidationError({"name": [message]})
     return name
 
 
@@ -178,7 +186,7 @@ def collection_create(*, user, name: str, team=None) -> Collection:
         if not Membership.objects.filter(
             user=user, team=team, role__in=Membership.EDITING_ROLES
         ).exists():
-            raise ValidationError("Only a team's owners and editors can make team collections.")
+            raise ValidationError(_("Only a team's owners and editors can make team collections."))
         name = _collection_name_check(name=name, team=team)
         return Collection.objects.create(name=name, team=team)
     name = _collection_name_check(name=name, owner=user)
@@ -205,7 +213,7 @@ def collection_add(*, user, collection: Collection, images: Iterable[Image]) -> 
             for image in own:
                 image.team_id = collection.team_id
         if any(image.team_id != collection.team_id for image in images):
-            raise ValidationError("A team collection only holds images shared with the team.")
+            raise ValidationError(_("A team collection only holds images shared with the team."))
     CollectionItem.objects.bulk_create(
         [CollectionItem(collection=collection, image=image, added_by=user) for image in images],
         ignore_conflicts=True,

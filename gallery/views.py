@@ -8,6 +8,8 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery import selectors, services
@@ -90,24 +92,24 @@ def _offered_actions(context, *, everything: bool) -> list[tuple[str, str]]:
         offered.discard(Action.COLLECT)
     if not context["share_teams"]:
         offered.discard(Action.SHARE)
-    return [(value, label) for value, label in BulkForm.ACTIONS if value in offered]
+    return [(value, str(label)) for value, label in BulkForm.ACTIONS if value in offered]
 
 
 @login_required
 def gallery(request):
-    return _listing(request, heading="Your gallery")
+    return _listing(request, heading=gettext("Your gallery"))
 
 
 @login_required
 def everything(request):
     _deny_unless(sees_every_image(request.user))
-    return _listing(request, heading="Every image", everything=True)
+    return _listing(request, heading=gettext("Every image"), everything=True)
 
 
 @login_required
 def team_library(request, team_id):
     team = team_get(user=request.user, team_id=team_id)
-    return _listing(request, heading=f"{team.name} library", team=team)
+    return _listing(request, heading=gettext("%(team)s library") % {"team": team.name}, team=team)
 
 
 @login_required
@@ -216,7 +218,7 @@ def image_delete(request, image_id):
     image = selectors.image_get(user=request.user, image_id=image_id)
     _deny_unless(selectors.image_permissions(user=request.user, image=image).is_owner)
     services.image_delete(images=[image])
-    messages.info(request, "Image deleted.")
+    messages.info(request, gettext("Image deleted."))
     return redirect("gallery:list")
 
 
@@ -285,7 +287,7 @@ def collection_rename(request, collection_id):
     except ValidationError as error:
         messages.error(request, " ".join(_field_messages(error)))
     else:
-        messages.info(request, f"Renamed to “{collection.name}”.")
+        messages.info(request, gettext("Renamed to “%(name)s”.") % {"name": collection.name})
     return redirect("gallery:collection", collection.id)
 
 
@@ -295,7 +297,7 @@ def collection_image_remove(request, collection_id, image_id):
     collection = _editable_collection(request, collection_id)
     image = selectors.image_get(user=request.user, image_id=image_id)
     services.collection_remove(collection=collection, images=[image])
-    messages.info(request, f"Removed from “{collection.name}”.")
+    messages.info(request, gettext("Removed from “%(name)s”.") % {"name": collection.name})
     return _back(request, reverse("gallery:collection", args=[collection.id]))
 
 
@@ -304,15 +306,20 @@ def collection_image_remove(request, collection_id, image_id):
 def collection_delete(request, collection_id):
     collection = _editable_collection(request, collection_id)
     services.collection_delete(collection=collection)
-    messages.info(request, f"Collection “{collection.name}” deleted; its images are kept.")
+    messages.info(
+        request,
+        gettext("Collection “%(name)s” deleted; its images are kept.") % {"name": collection.name},
+    )
     return redirect("gallery:collections")
 
 
 _NOT_PERMITTED = {
-    BulkForm.Action.DELETE: "Only an image's owner can delete it",
-    BulkForm.Action.SHARE: "Only an image's owner can share it",
-    BulkForm.Action.UNSHARE: "Removing from a team needs your own image or the editor role there",
-    BulkForm.Action.TAG: "Tagging needs your own image or the editor role in its team",
+    BulkForm.Action.DELETE: _("Only an image's owner can delete it"),
+    BulkForm.Action.SHARE: _("Only an image's owner can share it"),
+    BulkForm.Action.UNSHARE: _(
+        "Removing from a team needs your own image or the editor role there"
+    ),
+    BulkForm.Action.TAG: _("Tagging needs your own image or the editor role in its team"),
 }
 
 
@@ -338,14 +345,15 @@ def _per_image(user, images: list[Image], needs: str, team=None) -> str:
         user=user, images=images[:_REFUSALS_SHOWN], needs=needs, team=team
     )
     hidden = len(images) - _REFUSALS_SHOWN
-    return "; ".join(reasons) + (f"; and {hidden} more." if hidden > 0 else ".")
+    more = gettext("; and %(count)s more.") % {"count": hidden} if hidden > 0 else "."
+    return "; ".join(reasons) + more
 
 
 def _bulk_form_problem(form: BulkForm) -> str:
     if "images" in form.errors:
-        return "Select at least one image first."
+        return gettext("Select at least one image first.")
     if "action" in form.errors:
-        return "Choose an action."
+        return gettext("Choose an action.")
     return " ".join(str(message) for errors in form.errors.values() for message in errors)
 
 
@@ -385,8 +393,11 @@ def bulk(request):
         others = [image for image in _visible_selection(user, ids) if image.id not in allowed]
         messages.error(
             request,
-            f"{_NOT_PERMITTED[action]}: you cannot do that to {refused} of the "
-            f"{len(set(ids))} selected. Nothing was changed. "
+            gettext(
+                "%(rule)s: you cannot do that to %(refused)s of the %(selected)s selected. "
+                "Nothing was changed. "
+            )
+            % {"rule": _NOT_PERMITTED[action], "refused": refused, "selected": len(set(ids))}
             + _per_image(user, others, _NEEDS[action]),
         )
         return _back(request, "gallery:list")
@@ -418,17 +429,28 @@ def bulk(request):
             if outside:
                 messages.error(
                     request,
-                    f"A team collection only holds images shared with the team: "
-                    f"{len(outside)} of the {len(images)} selected are not. Nothing was changed. "
+                    gettext(
+                        "A team collection only holds images shared with the team: "
+                        "%(outside)s of the %(selected)s selected are not. Nothing was changed. "
+                    )
+                    % {"outside": len(outside), "selected": len(images)}
                     + _per_image(user, outside, "team", team=collection.team),
                 )
                 return _back(request, "gallery:list")
             services.collection_add(user=user, collection=collection, images=images)
     except (ValidationError, PermissionDenied) as error:
-        problem = getattr(error, "messages", None) or ["You cannot change that collection."]
-        messages.error(request, f"{problem[0]} Nothing was changed.")
+        problem = getattr(error, "messages", None) or [
+            gettext("You cannot change that collection.")
+        ]
+        messages.error(
+            request, gettext("%(problem)s Nothing was changed.") % {"problem": problem[0]}
+        )
         return _back(request, "gallery:list")
-    messages.info(request, f"{dict(BulkForm.ACTIONS)[action]}: {len(images)} image(s).")
+    messages.info(
+        request,
+        ngettext("%(action)s: %(count)s image.", "%(action)s: %(count)s images.", len(images))
+        % {"action": dict(BulkForm.ACTIONS)[action], "count": len(images)},
+    )
     return _back(request, "gallery:list")
 
 

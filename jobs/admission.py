@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext, pgettext
 
 from moderation import selectors as moderation
 from moderation.models import ModerationEvent
@@ -44,12 +46,15 @@ def admission_check(
     estimated ``cost``, now."""
     now = now or timezone.now()
     if not user.is_active:
-        raise JobRefused("Your account is not active.")
+        raise JobRefused(gettext("Your account is not active."))
     suspension = moderation.suspension_active(user=user)
     if suspension is not None:
         raise JobRefused(
-            "Your account is suspended, so new jobs are refused. "
-            f"Reason: {suspension.reason} Contact an administrator if you think this is a mistake."
+            gettext(
+                "Your account is suspended, so new jobs are refused. Reason: %(reason)s "
+                "Contact an administrator if you think this is a mistake."
+            )
+            % {"reason": suspension.reason}
         )
     _check_limits(user=user, now=now, images=images, cost=cost)
     _check_prompt(user=user, prompt=prompt)
@@ -76,20 +81,24 @@ def _check_limits(*, user, now: dt.datetime, images: int, cost: Decimal) -> None
         oldest = usage.oldest_recent_job_at or now
         wait = moderation.seconds_until(oldest + moderation.RATE_WINDOW, now=now)
         raise JobRefused(
-            f"Too many jobs: at most {limits.jobs_per_minute} per minute. "
-            f"The limit resets in {_duration(wait)}.",
+            gettext("Too many jobs: at most %(limit)s per minute. The limit resets in %(wait)s.")
+            % {"limit": limits.jobs_per_minute, "wait": _duration(wait)},
             status_code=429,
             retry_after=wait,
         )
     if usage.images_today + images > limits.daily_images:
-        _refuse_images("Your daily image quota", usage, limits.daily_images, images, now=now)
+        _refuse_images(
+            gettext("Your daily image quota"), usage, limits.daily_images, images, now=now
+        )
     if _over(usage.spend_this_month, cost, limits.monthly_spend_usd):
-        _refuse_spend("Your monthly spend quota", usage, limits.monthly_spend_usd, cost, now=now)
+        _refuse_spend(
+            gettext("Your monthly spend quota"), usage, limits.monthly_spend_usd, cost, now=now
+        )
     for team in moderation.team_usage_list(user=user, now=now):
         quota = team.quota
         if quota.daily_images is not None and team.images_today + images > quota.daily_images:
             _refuse_images(
-                f"Team {quota.team.name}'s daily image quota",
+                gettext("Team %(team)s's daily image quota") % {"team": quota.team.name},
                 team,
                 quota.daily_images,
                 images,
@@ -99,7 +108,7 @@ def _check_limits(*, user, now: dt.datetime, images: int, cost: Decimal) -> None
             team.spend_this_month, cost, quota.monthly_spend_usd
         ):
             _refuse_spend(
-                f"Team {quota.team.name}'s monthly spend quota",
+                gettext("Team %(team)s's monthly spend quota") % {"team": quota.team.name},
                 team,
                 quota.monthly_spend_usd,
                 cost,
@@ -109,10 +118,23 @@ def _check_limits(*, user, now: dt.datetime, images: int, cost: Decimal) -> None
 
 def _refuse_images(what: str, usage, limit: int, images: int, *, now: dt.datetime):
     wait = moderation.seconds_until(usage.day_resets_at, now=now)
-    asked = "" if usage.images_today >= limit else f"; this job asks for {images} more"
+    asked = (
+        ""
+        if usage.images_today >= limit
+        else gettext("; this job asks for %(images)s more") % {"images": images}
+    )
     raise JobRefused(
-        f"{what} is reached: {usage.images_today} of {limit} images today{asked}. "
-        f"It resets at 00:00 UTC, in {_duration(wait)}.",
+        gettext(
+            "%(what)s is reached: %(used)s of %(limit)s images today%(asked)s. "
+            "It resets at 00:00 UTC, in %(wait)s."
+        )
+        % {
+            "what": what,
+            "used": usage.images_today,
+            "limit": limit,
+            "asked": asked,
+            "wait": _duration(wait),
+        },
         status_code=429,
         retry_after=wait,
     )
@@ -122,10 +144,24 @@ def _refuse_spend(what: str, usage, limit, cost: Decimal, *, now: dt.datetime):
     wait = moderation.seconds_until(usage.month_resets_at, now=now)
     spent = usage.spend_this_month
     # Spend counts what unfinished jobs have reserved.
-    asked = "" if spent >= limit else f"; this job would cost about ${cost:.2f} more"
+    asked = (
+        ""
+        if spent >= limit
+        else gettext("; this job would cost about $%(cost)s more") % {"cost": f"{cost:.2f}"}
+    )
     raise JobRefused(
-        f"{what} is reached: ${spent:.2f} of ${limit:.2f} this month{asked}. "
-        f"It resets on {usage.month_resets_at:%d %B %Y} at 00:00 UTC, in {_duration(wait)}.",
+        gettext(
+            "%(what)s is reached: $%(spent)s of $%(limit)s this month%(asked)s. "
+            "It resets on %(day)s at 00:00 UTC, in %(wait)s."
+        )
+        % {
+            "what": what,
+            "spent": f"{spent:.2f}",
+            "limit": f"{limit:.2f}",
+            "asked": asked,
+            "day": date_format(usage.month_resets_at, pgettext("date format", "d F Y")),
+            "wait": _duration(wait),
+        },
         status_code=429,
         retry_after=wait,
     )
@@ -142,8 +178,10 @@ def _check_prompt(*, user, prompt: str) -> None:
             prompt=prompt,
         )
         raise JobRefused(
-            "This prompt contains words that are not allowed on this site. "
-            "Rephrase the prompt and try again.",
+            gettext(
+                "This prompt contains words that are not allowed on this site. "
+                "Rephrase the prompt and try again."
+            ),
             status_code=400,
         )
     if not settings.ATELIER_PREMODERATION:
@@ -153,7 +191,7 @@ def _check_prompt(*, user, prompt: str) -> None:
     except PremoderationUnavailable:
         # Fail closed: when pre-moderation is on, nothing goes out unchecked.
         raise JobRefused(
-            "The prompt check is unavailable right now. Try again in a minute.",
+            gettext("The prompt check is unavailable right now. Try again in a minute."),
             status_code=503,
             retry_after=PREMODERATION_RETRY_SECONDS,
         ) from None
@@ -167,19 +205,25 @@ def _check_prompt(*, user, prompt: str) -> None:
             prompt=prompt,
         )
         raise JobRefused(
-            f"The provider's moderation check flagged this prompt ({categories}). "
-            "Rephrase the prompt and try again.",
+            gettext(
+                "The provider's moderation check flagged this prompt (%(categories)s). "
+                "Rephrase the prompt and try again."
+            )
+            % {"categories": categories},
             status_code=400,
         )
 
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     minutes = -(-seconds // 60)
     if minutes < 60:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{-(-hours // 24)} days"
+        if minutes:
+            return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)s h") % {"hours": hours}
+    days = -(-hours // 24)
+    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}

@@ -3,6 +3,8 @@ from typing import Protocol, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jobs.connections import offered_models
 from jobs.models import GenerationJob
@@ -43,9 +45,9 @@ class RegistryErrorsMixin:
 # What the composer can ask for; the chosen model's registry kinds say which it offers.
 # Edits and variations start from an image's card instead.
 COMPOSER_KINDS = [
-    (Kind.GENERATE.value, "Imagine"),
-    (Kind.BLEND.value, "Blend"),
-    (Kind.DESCRIBE.value, "Describe"),
+    (Kind.GENERATE.value, _("Imagine")),
+    (Kind.BLEND.value, _("Blend")),
+    (Kind.DESCRIBE.value, _("Describe")),
 ]
 
 
@@ -123,11 +125,20 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
         limit = spec.max_input_bytes
         for number, upload in enumerate(uploads, start=1):
             if limit and upload.size > limit:
-                prefix = f"Image {number}: " if len(uploads) > 1 else ""
+                prefix = (
+                    gettext("Image %(number)s: ") % {"number": number} if len(uploads) > 1 else ""
+                )
                 self.add_error(
                     "images",
-                    f"{prefix}The image is {upload.size / 1_048_576:.1f} MB; "
-                    f"{spec.label} takes images under {limit // 1_048_576} MB.",
+                    prefix
+                    + gettext(
+                        "The image is %(size).1f MB; %(model)s takes images under %(limit)s MB."
+                    )
+                    % {
+                        "size": upload.size / 1_048_576,
+                        "model": spec.label,
+                        "limit": limit // 1_048_576,
+                    },
                 )
         return cleaned
 
@@ -145,10 +156,18 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
 
 def _too_many(spec, kind: Kind, count: int, low: int, high: int) -> str:
     if kind == Kind.DESCRIBE:
-        return f"Describe takes exactly one image; you gave {count}."
+        return gettext("Describe takes exactly one image; you gave %(count)s.") % {"count": count}
     if low == high:
-        return f"{spec.label} takes exactly one image here; you gave {count}."
-    return f"{spec.label} takes between {low} and {high} images; you gave {count}."
+        return gettext("%(model)s takes exactly one image here; you gave %(count)s.") % {
+            "model": spec.label,
+            "count": count,
+        }
+    return gettext("%(model)s takes between %(low)s and %(high)s images; you gave %(count)s.") % {
+        "model": spec.label,
+        "low": low,
+        "high": high,
+        "count": count,
+    }
 
 
 def initial_from_job(job: GenerationJob) -> dict:
@@ -174,7 +193,7 @@ class EditForm(RegistryErrorsMixin, forms.Form):
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), strip=True)
     # The server needs a mask (the editor's hint says so): no mask is no edit.
     mask = forms.FileField(
-        error_messages={"required": "Paint the area to change first: an edit needs a mask."}
+        error_messages={"required": _("Paint the area to change first: an edit needs a mask.")}
     )
 
     def __init__(self, *args, **kwargs):
@@ -193,7 +212,7 @@ class EditForm(RegistryErrorsMixin, forms.Form):
         if mask is not None and mask.size > spec.mask_max_bytes:
             self.add_error(
                 "mask",
-                f"The mask is {mask.size / 1_048_576:.1f} MB; "
-                f"the mask must be a PNG under {spec.mask_max_bytes // 1_048_576} MB.",
+                gettext("The mask is %(size).1f MB; the mask must be a PNG under %(limit)s MB.")
+                % {"size": mask.size / 1_048_576, "limit": spec.mask_max_bytes // 1_048_576},
             )
         return cleaned

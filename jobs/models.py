@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from jobs.registry import Family
 
@@ -17,22 +18,22 @@ class GenerationJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
         # The provider may have made (and billed) an image we never received.
-        UNKNOWN = "unknown", "Outcome unknown"
-        CANCELLED = "cancelled", "Cancelled"
+        UNKNOWN = "unknown", _("Outcome unknown")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Kind(models.TextChoices):
-        GENERATE = "generate", "Generate"
-        EDIT = "edit", "Edit"
-        VARIATION = "variation", "Variation"
-        BLEND = "blend", "Blend"
-        DESCRIBE = "describe", "Describe"
+        GENERATE = "generate", _("Generate")
+        EDIT = "edit", _("Edit")
+        VARIATION = "variation", _("Variation")
+        BLEND = "blend", _("Blend")
+        DESCRIBE = "describe", _("Describe")
         # A follow-up on a provider task, e.g. a Midjourney upscale (U1) or variation (V2).
-        ACTION = "action", "Action"
+        ACTION = "action", _("Action")
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
 

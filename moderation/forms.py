@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Image
 from moderation.services import ImageAction
@@ -10,37 +11,38 @@ class ReportForm(forms.Form):
     reason = forms.CharField(
         max_length=2000,
         widget=REASON_WIDGET,
-        help_text="What is wrong with this image? Staff read every report.",
+        label=_("Reason"),
+        help_text=_("What is wrong with this image? Staff read every report."),
     )
 
 
 class ImageDecisionForm(forms.Form):
-    images = forms.ModelMultipleChoiceField(queryset=Image.objects.all())
-    action = forms.ChoiceField(choices=ImageAction.CHOICES)
-    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
+    images = forms.ModelMultipleChoiceField(queryset=Image.objects.all(), label=_("Images"))
+    action = forms.ChoiceField(choices=ImageAction.CHOICES, label=_("Decision"))
+    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET, label=_("Reason"))
 
 
 class ImageActionForm(forms.Form):
     """One decision about one image, taken from its page."""
 
-    action = forms.ChoiceField(choices=ImageAction.CHOICES)
-    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
+    action = forms.ChoiceField(choices=ImageAction.CHOICES, label=_("Decision"))
+    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET, label=_("Reason"))
 
 
 class MemberSearchForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=150,
-        label="Search members",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "username or email"}),
+        label=_("Search members"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("username or email")}),
     )
-    suspended = forms.BooleanField(required=False, label="Suspended only")
+    suspended = forms.BooleanField(required=False, label=_("Suspended only"))
 
 
 class SuspendForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
-    hide_images = forms.BooleanField(required=False, label="Also hide all their images")
+    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET, label=_("Reason"))
+    hide_images = forms.BooleanField(required=False, label=_("Also hide all their images"))
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET)
+    reason = forms.CharField(max_length=2000, widget=REASON_WIDGET, label=_("Reason"))

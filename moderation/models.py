@@ -3,16 +3,18 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class ImageReport(models.Model):
     """A member's report that an image breaks the rules; staff resolve it from the queue."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        APPROVED = "approved", "Approved (image kept)"
-        HIDDEN = "hidden", "Image hidden"
-        DELETED = "deleted", "Image deleted"
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved (image kept)")
+        HIDDEN = "hidden", _("Image hidden")
+        DELETED = "deleted", _("Image deleted")
 
     # A deleted image keeps its reports, for the record.
     image = models.ForeignKey(
@@ -49,12 +51,14 @@ class BlockedTerm(models.Model):
     """A word or a regular expression that a prompt must not contain."""
 
     class Kind(models.TextChoices):
-        WORD = "word", "Word or phrase"
-        REGEX = "regex", "Regular expression"
+        WORD = "word", _("Word or phrase")
+        REGEX = "regex", _("Regular expression")
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WORD)
     pattern = models.CharField(max_length=500)
-    note = models.CharField(max_length=200, blank=True, help_text="Why it is blocked (staff only).")
+    note = models.CharField(
+        max_length=200, blank=True, help_text=_("Why it is blocked (staff only).")
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -72,10 +76,10 @@ class BlockedTerm(models.Model):
             try:
                 re.compile(self.pattern)
             except re.error as exc:
-                message = f"Not a valid regular expression: {exc}"
+                message = gettext("Not a valid regular expression: %(error)s") % {"error": exc}
                 raise ValidationError({"pattern": message}) from exc
         elif not self.pattern.strip():
-            raise ValidationError({"pattern": "Enter a word or phrase."})
+            raise ValidationError({"pattern": _("Enter a word or phrase.")})
 
 
 class Suspension(models.Model):
@@ -134,9 +138,9 @@ class ModerationEvent(models.Model):
     """Something a moderation check or a provider's safety system refused."""
 
     class Source(models.TextChoices):
-        PROVIDER = "provider", "Provider content policy"
-        BLOCKLIST = "blocklist", "Prompt blocklist"
-        PREMODERATION = "premoderation", "Pre-moderation"
+        PROVIDER = "provider", _("Provider content policy")
+        BLOCKLIST = "blocklist", _("Prompt blocklist")
+        PREMODERATION = "premoderation", _("Pre-moderation")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_events"

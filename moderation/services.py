@@ -15,7 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from gallery.models import Image
 from moderation.models import AuditEntry, ImageReport, ModerationEvent, Suspension
@@ -68,24 +68,24 @@ def report_create(*, reporter, image: Image, reason: str) -> ImageReport:
 # Notifications are stored in English and translated for their reader when shown
 # (accounts.templatetags.atelier_i18n matches them against these templates).
 _REPORT_OUTCOMES: dict[str, str] = {
-    ImageReport.Status.APPROVED: _noop("staff reviewed the image and kept it"),
-    ImageReport.Status.HIDDEN: _noop("staff hid the image"),
-    ImageReport.Status.DELETED: _noop("staff deleted the image"),
+    ImageReport.Status.APPROVED: gettext_noop("staff reviewed the image and kept it"),
+    ImageReport.Status.HIDDEN: gettext_noop("staff hid the image"),
+    ImageReport.Status.DELETED: gettext_noop("staff deleted the image"),
 }
-REPORT_DECIDED = _noop("Your report on “%(image)s” was decided: %(outcome)s.")
-OWNER_MESSAGES = {
-    Notification.Kind.IMAGE_RESTORED: _noop(
+REPORT_DECIDED = gettext_noop("Your report on “%(image)s” was decided: %(outcome)s.")
+OWNER_MESSAGES: dict[str, str] = {
+    Notification.Kind.IMAGE_RESTORED: gettext_noop(
         "Your image “%(image)s” is visible again. Reason: %(reason)s"
     ),
-    Notification.Kind.IMAGE_HIDDEN: _noop(
+    Notification.Kind.IMAGE_HIDDEN: gettext_noop(
         "Your image “%(image)s” was hidden by moderation: nobody else sees it now. "
         "Reason: %(reason)s"
     ),
-    Notification.Kind.IMAGE_DELETED: _noop(
+    Notification.Kind.IMAGE_DELETED: gettext_noop(
         "Your image “%(image)s” was deleted by moderation. Reason: %(reason)s"
     ),
 }
-IMAGES_HIDDEN = _noop("Moderation hid %(count)s of your images. Reason: %(reason)s")
+IMAGES_HIDDEN = gettext_noop("Moderation hid %(count)s of your images. Reason: %(reason)s")
 NOTIFICATION_MESSAGES = [REPORT_DECIDED, *OWNER_MESSAGES.values(), IMAGES_HIDDEN]
 
 

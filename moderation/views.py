@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from gallery.selectors import image_get, image_urls
@@ -17,6 +19,9 @@ from moderation.forms import (
 )
 from moderation.permissions import staff_required
 from moderation.services import ImageAction
+
+# What a decision did, for its confirmation message.
+_DONE = {"approve": _("Approve"), "hide": _("Hide"), "delete": _("Delete")}
 
 
 @login_required
@@ -34,7 +39,7 @@ def report_image(request, image_id):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Thank you. Staff will review this image.")
+            messages.success(request, gettext("Thank you. Staff will review this image."))
             return redirect("gallery:detail", image.id)
     status = 400 if form.errors else 200
     return render(request, "moderation/report.html", {"image": image, "form": form}, status=status)
@@ -71,7 +76,7 @@ def queue(request):
 def queue_decide(request):
     form = ImageDecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick at least one image, an action and a reason.")
+        messages.error(request, gettext("Pick at least one image, an action and a reason."))
         return redirect("moderation:queue")
     count = services.images_moderate(
         actor=request.user,
@@ -79,7 +84,11 @@ def queue_decide(request):
         action=form.cleaned_data["action"],
         reason=form.cleaned_data["reason"],
     )
-    messages.success(request, f"{form.cleaned_data['action'].title()}: {count} image(s).")
+    messages.success(
+        request,
+        ngettext("%(action)s: %(count)s image.", "%(action)s: %(count)s images.", count)
+        % {"action": _DONE[form.cleaned_data["action"]], "count": count},
+    )
     return redirect("moderation:queue")
 
 
@@ -90,13 +99,15 @@ def image_decide(request, image_id):
     image = image_get(user=request.user, image_id=image_id)
     form = ImageActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick an action and give a reason.")
+        messages.error(request, gettext("Pick an action and give a reason."))
         return redirect("gallery:detail", image.id)
     action = form.cleaned_data["action"]
     services.images_moderate(
         actor=request.user, images=[image], action=action, reason=form.cleaned_data["reason"]
     )
-    messages.success(request, f"{action.title()}: image {image_id}.")
+    messages.success(
+        request, gettext("%(action)s: image %(id)s.") % {"action": _DONE[action], "id": image_id}
+    )
     if action == ImageAction.DELETE:
         return redirect("moderation:queue")
     return redirect("gallery:detail", image.id)
@@ -143,9 +154,9 @@ def member_suspend(request, user_id):
     form = SuspendForm(request.POST)
     if form.is_valid():
         services.user_suspend(actor=request.user, user=person, **form.cleaned_data)
-        messages.success(request, f"{person} is suspended.")
+        messages.success(request, gettext("%(person)s is suspended.") % {"person": person})
     else:
-        messages.error(request, "Give a reason for the suspension.")
+        messages.error(request, gettext("Give a reason for the suspension."))
     return redirect("moderation:member", person.id)
 
 
@@ -156,9 +167,11 @@ def member_unsuspend(request, user_id):
     form = ReasonForm(request.POST)
     if form.is_valid():
         services.user_unsuspend(actor=request.user, user=person, **form.cleaned_data)
-        messages.success(request, f"{person}'s suspension is lifted.")
+        messages.success(
+            request, gettext("%(person)s's suspension is lifted.") % {"person": person}
+        )
     else:
-        messages.error(request, "Give a reason for lifting the suspension.")
+        messages.error(request, gettext("Give a reason for lifting the suspension."))
     return redirect("moderation:member", person.id)
 
 
@@ -169,9 +182,15 @@ def member_hide_images(request, user_id):
     form = ReasonForm(request.POST)
     if form.is_valid():
         hidden = services.user_images_hide(actor=request.user, user=person, **form.cleaned_data)
-        messages.success(request, f"Hid {hidden} image(s) of {person}.")
+        messages.success(
+            request,
+            ngettext(
+                "Hid %(count)s image of %(person)s.", "Hid %(count)s images of %(person)s.", hidden
+            )
+            % {"count": hidden, "person": person},
+        )
     else:
-        messages.error(request, "Give a reason for hiding the images.")
+        messages.error(request, gettext("Give a reason for hiding the images."))
     return redirect("moderation:member", person.id)
 
 

@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
     """Something a person should hear about in the app, such as a moderation decision."""
 
     class Kind(models.TextChoices):
-        IMAGE_HIDDEN = "image_hidden", "Your image was hidden"
-        IMAGE_DELETED = "image_deleted", "Your image was deleted"
-        IMAGE_RESTORED = "image_restored", "Your image is visible again"
-        REPORT_DECIDED = "report_decided", "Your report was decided"
+        IMAGE_HIDDEN = "image_hidden", _("Your image was hidden")
+        IMAGE_DELETED = "image_deleted", _("Your image was deleted")
+        IMAGE_RESTORED = "image_restored", _("Your image is visible again")
+        REPORT_DECIDED = "report_decided", _("Your report was decided")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -2,6 +2,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -23,9 +24,9 @@ class Team(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        EDITOR = "editor", "Editor"
-        VIEWER = "viewer", "Viewer"
+        OWNER = "owner", _("Owner")
+        EDITOR = "editor", _("Editor")
+        VIEWER = "viewer", _("Viewer")
 
     # Roles that may change what the team library holds (tag, collect, share, remove).
     EDITING_ROLES = (Role.OWNER, Role.EDITOR)

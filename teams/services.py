@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from teams.models import Invitation, Membership, Team
 
-OWNERS_ONLY = "Only the team's owners can manage members."
+OWNERS_ONLY = _("Only the team's owners can manage members.")
 
 
 @transaction.atomic
@@ -37,16 +39,19 @@ def membership_set(*, actor, team: Team, username: str, role: str) -> str:
     membership = Membership.objects.filter(team=team, user__username=username).first()
     if membership is not None:
         if membership.user_id == actor.id and role != Membership.Role.OWNER:
-            raise ValidationError("Owners cannot demote themselves; ask another owner.")
+            raise ValidationError(_("Owners cannot demote themselves; ask another owner."))
         Membership.objects.filter(id=membership.id).update(role=role)
-        return f"{username} is now {Membership.Role(role).label.lower()}."
+        return gettext("%(username)s is now %(role)s.") % {
+            "username": username,
+            "role": Membership.Role(role).label.lower(),
+        }
     Invitation.objects.update_or_create(
         team=team, username=username, defaults={"role": role, "invited_by": actor}
     )
-    return (
-        f"Invitation to “{username}” saved as {Membership.Role(role).label.lower()}. "
+    return gettext(
+        "Invitation to “%(username)s” saved as %(role)s. "
         "If an account has that name, they see it on their Teams page and can accept or decline."
-    )
+    ) % {"username": username, "role": Membership.Role(role).label.lower()}
 
 
 def invitation_cancel(*, actor, team: Team, invitation_id: int) -> None:
@@ -79,7 +84,7 @@ def membership_leave(*, user, team: Team) -> None:
     Team.objects.select_for_update().filter(id=team.id).exists()
     if _last_owner(team=team, user_id=user.id):
         raise ValidationError(
-            "You are this team's only owner: make another member an owner before you leave."
+            _("You are this team's only owner: make another member an owner before you leave.")
         )
     Membership.objects.filter(team=team, user=user).delete()
 
@@ -87,5 +92,5 @@ def membership_leave(*, user, team: Team) -> None:
 def membership_remove(*, actor, team: Team, user_id: int) -> None:
     _require_owner(actor=actor, team=team)
     if user_id == actor.id:
-        raise ValidationError("Owners cannot remove themselves; use Leave the team.")
+        raise ValidationError(_("Owners cannot remove themselves; use Leave the team."))
     Membership.objects.filter(team=team, user_id=user_id).delete()

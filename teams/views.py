@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from teams import selectors, services
@@ -62,7 +63,11 @@ def member_remove(request, team_id, user_id):
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        messages.success(request, f"{member.user.get_username()} is no longer in {team.name}.")
+        messages.success(
+            request,
+            gettext("%(username)s is no longer in %(team)s.")
+            % {"username": member.user.get_username(), "team": team.name},
+        )
     return redirect("teams:detail", team.id)
 
 
@@ -77,7 +82,7 @@ def team_leave(request, team_id):
     except ValidationError as error:
         messages.error(request, error.messages[0])
         return redirect("teams:detail", team.id)
-    messages.success(request, f"You left {team.name}.")
+    messages.success(request, gettext("You left %(team)s.") % {"team": team.name})
     return redirect("teams:list")
 
 
@@ -87,10 +92,13 @@ def invitation_answer(request, invitation_id, answer):
     invitation = selectors.invitation_get(user=request.user, invitation_id=invitation_id)
     if answer == "accept":
         services.invitation_accept(user=request.user, invitation=invitation)
-        messages.success(request, f"You joined {invitation.team.name}.")
+        messages.success(request, gettext("You joined %(team)s.") % {"team": invitation.team.name})
         return redirect("teams:detail", invitation.team_id)
     services.invitation_decline(user=request.user, invitation=invitation)
-    messages.info(request, f"You declined the invitation to {invitation.team.name}.")
+    messages.info(
+        request,
+        gettext("You declined the invitation to %(team)s.") % {"team": invitation.team.name},
+    )
     return redirect("teams:list")
 
 

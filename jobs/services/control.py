@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from jobs import observability
 from jobs.models import GenerationJob, ProviderAnswer
@@ -71,7 +72,7 @@ def job_resume(*, job: GenerationJob) -> bool:
             attempts=0,
             error_code="",
             error_message="",
-            progress="Resumed from the kept answer",
+            progress=gettext_noop("Resumed from the kept answer"),
             finished_at=None,
             lease_expires_at=None,
             updated_at=now,
@@ -88,7 +89,7 @@ def job_retry(*, job: GenerationJob) -> GenerationJob:
     have been withdrawn, the user suspended) and points back at the job it retries.
     """
     if not job.is_finished:
-        raise ValidationError({"job": ["This job has not finished yet."]})
+        raise ValidationError({"job": [gettext("This job has not finished yet.")]})
     with transaction.atomic():
         if job.kind == GenerationJob.Kind.GENERATE:
             retry = job_create(
@@ -96,7 +97,9 @@ def job_retry(*, job: GenerationJob) -> GenerationJob:
             )
         elif job.kind == GenerationJob.Kind.ACTION:
             if job.parent is None:
-                raise ValidationError({"job": ["The task this button belonged to is gone."]})
+                raise ValidationError(
+                    {"job": [gettext("The task this button belonged to is gone.")]}
+                )
             retry = job_create_midjourney_action(
                 user=job.owner, job=job.parent, custom_id=job.params.get("custom_id", "")
             )
@@ -122,5 +125,9 @@ def _retry_input(key: str) -> bytes:
         return _read_input(key)
     except (InputUnavailable, StorageUnavailable):
         raise ValidationError(
-            {"images": ["The images this job used are no longer stored; start a new edit."]}
+            {
+                "images": [
+                    gettext("The images this job used are no longer stored; start a new edit.")
+                ]
+            }
         ) from None

@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext
 
 from gallery.imaging import InvalidImage, image_accept, inspect_image
 from jobs import observability
@@ -115,7 +116,11 @@ def _source_image_bytes(source_image) -> bytes:
     except Exception as exc:  # storage backends raise a variety; the user needs one message
         logger.warning("source image %s unreadable: %s", source_image.pk, exc)
         raise ValidationError(
-            {"source_image": ["That image could not be read from storage; try again shortly."]}
+            {
+                "source_image": [
+                    gettext("That image could not be read from storage; try again shortly.")
+                ]
+            }
         ) from exc
 
 

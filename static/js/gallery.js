@@ -4,8 +4,8 @@ document.addEventListener("click", (event) => {
   if (copy) {
     const text = document.querySelector(copy.dataset.copy)?.textContent.trim() ?? "";
     navigator.clipboard?.writeText(text).then(() => {
-      copy.textContent = "Copied";
-      setTimeout(() => { copy.textContent = "Copy prompt"; }, 1500);
+      copy.textContent = gettext("Copied");
+      setTimeout(() => { copy.textContent = gettext("Copy prompt"); }, 1500);
     });
   }
 });
@@ -21,6 +21,6 @@ document.addEventListener("change", (event) => {
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm
     || (event.target.id === "bulk-form" && event.target.action.value === "delete"
-      ? "Delete the selected images for good?" : "");
+      ? gettext("Delete the selected images for good?") : "");
   if (message && !window.confirm(message)) event.preventDefault();
 });

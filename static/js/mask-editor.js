@@ -82,7 +82,10 @@
       if (keyStatus) {
         const across = Math.round((cursor.x / canvas.width) * 100);
         const down = Math.round((cursor.y / canvas.height) * 100);
-        keyStatus.textContent = `Brush at ${across}% across, ${down}% down${spaceDown ? ", painting" : ""}.`;
+        keyStatus.textContent = interpolate(
+          spaceDown ? gettext("Brush at %(across)s across, %(down)s down, painting.")
+                    : gettext("Brush at %(across)s across, %(down)s down."),
+          { across: `${across}%`, down: `${down}%` }, true);
       }
     }
 

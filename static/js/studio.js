@@ -10,7 +10,7 @@ function setupStudioForm(form) {
   function field(name) { return form.querySelector(`[data-field="${name}"]`); }
 
   function fillSelect(select, values, current) {
-    select.replaceChildren(new Option("default", ""));
+    select.replaceChildren(new Option(pgettext("parameter value", "default"), ""));
     values.forEach((v) => select.add(new Option(v, v, false, v === current)));
   }
 
@@ -22,7 +22,7 @@ function setupStudioForm(form) {
     sizes.replaceChildren(...model.sizes.map((s) => new Option(s, s)));
     const size = form.elements.size;
     if (!size.value || (!model.sizes.includes(size.value) && !model.custom_size)) size.value = model.default_size;
-    size.title = model.custom_size ? `Or ${model.custom_size}` : "";
+    size.title = model.custom_size ? interpolate(gettext("Or %s"), [model.custom_size]) : "";
     field("size").hidden = model.sizes.length === 0 && !model.custom_size;
     form.elements.n.max = model.n_max;
     field("n").hidden = model.n_max <= 1;
@@ -62,16 +62,19 @@ function setupStudioForm(form) {
     const images = form.elements.images;
     images.disabled = !uploads;
     const button = document.getElementById("generate-button");
-    button.textContent = uploads ? form.querySelector(`[data-kind="${kind}"]`).textContent.trim() : "Generate";
+    button.textContent = uploads ? form.querySelector(`[data-kind="${kind}"]`).textContent.trim() : gettext("Generate");
     if (!uploads) return;
     const [fewest, most] = uploads;
     images.multiple = most > 1;
     images.accept = model.input_formats.map((f) => `image/${f.toLowerCase()}`).join(",");
     document.getElementById("images-rule").textContent =
-      fewest === most ? `${fewest} image${fewest > 1 ? "s" : ""}` : `${fewest}–${most} images`;
+      fewest === most
+        ? interpolate(ngettext("%s image", "%s images", fewest), [fewest])
+        : interpolate(gettext("%(fewest)s–%(most)s images"), { fewest, most }, true);
     const megabytes = Math.floor(model.max_input_bytes / 1048576);
     document.getElementById("images-hint").textContent =
-      `${model.input_formats.join(", ")} up to ${megabytes} MB each`;
+      interpolate(gettext("%(formats)s up to %(megabytes)s MB each"),
+                  { formats: model.input_formats.join(", "), megabytes }, true);
   }
 
   function count() {
