@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ninja",
     "webhooks",
     "openai_api",
+    "catalogue",
     "axes",
 ]
 

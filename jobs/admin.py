@@ -61,7 +61,8 @@ class ProviderConnectionForm(forms.ModelForm):
     base_url = forms.URLField(max_length=500, assume_scheme="https")
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
     model_names = forms.MultipleChoiceField(
-        choices=[(name, f"{spec.label} ({spec.family.value})") for name, spec in MODELS.items()],
+        # Read when the form is built: a model an administrator just added is listed.
+        choices=lambda: [(n, f"{s.label} ({s.family.value})") for n, s in MODELS.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         label="Models",
@@ -138,6 +139,13 @@ class ProviderConnectionAdmin(admin.ModelAdmin):
     list_filter = ("family", "enabled")
     search_fields = ("name", "base_url")
     readonly_fields = ("key_status",)
+    actions = ["check_models"]
+
+    @admin.action(description="Check models (GET /v1/models)")
+    def check_models(self, request, queryset):
+        from catalogue.admin import check_models
+
+        return check_models(self, request, queryset)
 
     @admin.display(description="Key")
     def key_status(self, obj: ProviderConnection) -> str:

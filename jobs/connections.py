@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 from jobs.addresses import allow_list_entries
 from jobs.registry import MODELS, Family, Lifecycle, ModelSpec
@@ -181,11 +182,7 @@ def _environment_connections() -> list[Connection]:
         )
     ]
     if settings.OPENAI_API_KEY:
-        served = settings.ATELIER_OPENAI_MODELS or [
-            name
-            for name, spec in MODELS.items()
-            if spec.family is Family.OPENAI_IMAGES and spec.lifecycle is Lifecycle.AVAILABLE
-        ]
+        served = settings.ATELIER_OPENAI_MODELS or every_available_model(Family.OPENAI_IMAGES)
         connections.append(
             Connection(
                 name="openai",
@@ -242,6 +239,20 @@ def configured_connections() -> list[Connection]:
     return connections
 
 
+def every_available_model(family: Family, *, maker: str = "openai") -> list[str]:
+    """What a connection that serves "every available model" of ``maker`` offers: models
+    not yet past their shutdown date (deprecated ones until then), previews left out. Read
+    on each call, so a shutdown date or an administrator's edit applies without a restart."""
+    return [
+        name
+        for name, spec in MODELS.items()
+        if spec.family is family
+        and spec.maker == maker
+        and spec.lifecycle is not Lifecycle.PREVIEW
+        and not spec.is_shut_down()
+    ]
+
+
 def connection_for_model(spec: ModelSpec) -> Connection | None:
     for connection in configured_connections():
         if spec.name in connection.models and connection.family is spec.family:
@@ -257,3 +268,71 @@ def offered_models() -> list[ModelSpec]:
     """Models some connection serves, in registry order."""
     served = set().union(*(c.models for c in configured_connections()))
     return [spec for name, spec in MODELS.items() if name in served]
+
+
+_MAKERS = {"openai": "OpenAI"}
+
+
+def _maker_name(spec: ModelSpec) -> str:
+    return _MAKERS.get(spec.maker, spec.maker) or gettext("its maker")
+
+
+def unserved_message(spec: ModelSpec) -> str:
+    """Why no connection takes a job for ``spec``: shut down (naming its successor), or
+    simply not served here."""
+    if spec.is_shut_down():
+        successor = MODELS.get(spec.successor)
+        values = {
+            "model": spec.label,
+            "maker": _maker_name(spec),
+            "date": spec.shutdown_on.isoformat() if spec.shutdown_on else "",
+        }
+        if successor is not None:
+            return gettext(
+                "%(model)s was shut down at %(maker)s on %(date)s and no connection here still "
+                "serves it. Use %(successor)s instead."
+            ) % {**values, "successor": successor.label}
+        return gettext(
+            "%(model)s was shut down at %(maker)s on %(date)s and no connection here still "
+            "serves it."
+        ) % values
+    return gettext("No provider connection serves %(model)s. Pick another model.") % {
+        "model": spec.label
+    }
+
+
+def served_note(spec: ModelSpec) -> str:
+    """What the studio says beside a model: for one shut down at its maker that a
+    connection still lists, which connection serves it."""
+    if not spec.is_shut_down():
+        return spec.lifecycle_note
+    connection = connection_for_model(spec)
+    if connection is None:
+        return spec.lifecycle_note
+    return gettext("Retired at %(maker)s, served by %(connection)s.") % {
+        "maker": _maker_name(spec),
+        "connection": connection.name,
+    }
+
+
+def offered_controls() -> dict[str, dict]:
+    """The studio's controls for every offered model, with each one's served note."""
+    return {
+        spec.name: {**spec.controls(), "lifecycle_note": served_note(spec)}
+        for spec in offered_models()
+    }
+
+
+def offered_in_place_of(name: str) -> str:
+    """``name`` if some connection serves it, else the first offered model along its
+    successors (a remix of an image made with a shut-down model), else ``name``."""
+    offered = {spec.name for spec in offered_models()}
+    seen = set()
+    current = name
+    while current and current not in seen:
+        if current in offered:
+            return current
+        seen.add(current)
+        spec = MODELS.get(current)
+        current = spec.successor if spec is not None else ""
+    return name

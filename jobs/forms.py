@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from jobs.connections import offered_models
+from jobs.connections import offered_in_place_of, offered_models
 from jobs.models import GenerationJob
 from jobs.registry import Kind, UnknownModel, get_model
 from jobs.selectors import edit_models
@@ -173,7 +173,8 @@ def _too_many(spec, kind: Kind, count: int, low: int, high: int) -> str:
 def initial_from_job(job: GenerationJob) -> dict:
     """Studio form values that repeat a job: its model, prompt and parameters."""
     params = {name: value for name, value in job.params.items() if name in PARAM_FIELDS}
-    return {**params, "model": job.model, "prompt": job.prompt}
+    # A model shut down since is offered as its successor (the image keeps its model name).
+    return {**params, "model": offered_in_place_of(job.model), "prompt": job.prompt}
 
 
 def initial_from_image(image) -> dict:

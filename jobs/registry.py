@@ -2,17 +2,34 @@
 
 The studio's controls, the server-side validation and the request sent to a
 provider all read these specs, so a parameter a model rejects can never be sent.
+
+Families are code (this module and ``jobs.providers``); models are data: rows of
+``catalogue.CatalogueModel``, loaded from the shipped ``catalogue/defaults/models.json``
+and edited by administrators. ``get_model`` and ``MODELS`` read them as ``ModelSpec``
+objects, cached per process and re-read within ``CHECK_SECONDS`` of an edit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+import logging
 import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.utils import timezone, translation
+
+logger = logging.getLogger(__name__)
 
 
 class Family(StrEnum):
@@ -23,9 +40,13 @@ class Family(StrEnum):
 
 
 class Lifecycle(StrEnum):
+    PREVIEW = "preview"
     AVAILABLE = "available"
+    # Announced: still served until its shutdown date, then treated as shut down.
     DEPRECATED = "deprecated"
-    RETIRED = "retired"
+    SHUT_DOWN = "shut_down"
+    # The name this state had before the catalogue; the same member.
+    RETIRED = "shut_down"
 
 
 class Kind(StrEnum):
@@ -165,10 +186,39 @@ class ModelSpec:
     lifecycle: Lifecycle = Lifecycle.AVAILABLE
     shutdown_on: dt.date | None = None
     lifecycle_note: str = ""
+    # The model to use once this one is shut down (a catalogue name).
+    successor: str = ""
+    # "openai": the default OpenAI connection offers it while it is available. Names a
+    # proxy invented are left empty, so only connections that list them serve them.
+    maker: str = ""
+    label_zh: str = ""
+    description_en: str = ""
+    description_zh: str = ""
+    # Prices in USD. Per image by quality ("default" when none is asked for), optionally
+    # refined by size; per million tokens (text_input, image_input, image_output) when the
+    # answer reports usage; per chat reply; per Midjourney task.
     price_per_image_usd: dict[str, float] = field(default_factory=dict)
+    price_per_image_by_size_usd: dict[str, dict[str, float]] = field(default_factory=dict)
+    token_prices_usd: dict[str, float] = field(default_factory=dict)
+    price_per_reply_usd: float | None = None
+    price_per_task_usd: float | None = None
     # Chat-completion models: a reply carries one to a few images and is billed per reply;
     # links past this many are ignored (and logged), however many the reply holds.
     max_images_per_reply: int | None = None
+
+    def is_shut_down(self, today: dt.date | None = None) -> bool:
+        """Shut down at its maker: so marked, or past its shutdown date."""
+        if self.lifecycle is Lifecycle.SHUT_DOWN:
+            return True
+        today = today or timezone.localdate()
+        return self.shutdown_on is not None and self.shutdown_on <= today
+
+    @property
+    def display_label(self) -> str:
+        """The label in the active language (Chinese when one is given)."""
+        if (translation.get_language() or "").startswith("zh") and self.label_zh:
+            return self.label_zh
+        return self.label
 
     @property
     def kinds(self) -> tuple[Kind, ...]:
@@ -244,6 +294,8 @@ class ModelSpec:
             "lifecycle": self.lifecycle.value,
             "shutdown_on": self.shutdown_on.isoformat() if self.shutdown_on else None,
             "lifecycle_note": self.lifecycle_note,
+            "successor": self.successor,
+            "label": self.display_label,
         }
 
     # -- validation -------------------------------------------------------------
@@ -262,7 +314,7 @@ class ModelSpec:
         kind = Kind(kind)
         errors: dict[str, str] = {}
         cleaned: dict = {}
-        if self.lifecycle is Lifecycle.RETIRED and not allow_retired:
+        if self.is_shut_down() and not allow_retired:
             errors["model"] = self.lifecycle_note or f"{self.label} is no longer available."
         if kind not in self.kinds:
             errors["model"] = f"{self.label} cannot {_KIND_VERBS[kind]}."
@@ -427,9 +479,46 @@ class ModelSpec:
         return self.max_images_per_reply or max(1, int(params.get("n") or 1))
 
     def estimated_cost_usd(self, *, params: dict) -> float | None:
+        """The listed price of a request: per task, per reply, or per image (by size and
+        quality when the entry says, else by quality)."""
+        if self.price_per_task_usd is not None:
+            return round(self.price_per_task_usd, 4)
+        if self.price_per_reply_usd is not None:
+            return round(self.price_per_reply_usd, 4)
         key = params.get("quality") or "default"
-        price = self.price_per_image_usd.get(key, self.price_per_image_usd.get("default"))
+        by_size = self.price_per_image_by_size_usd.get(params.get("size") or "", {})
+        price = by_size.get(key)
+        if price is None:
+            price = self.price_per_image_usd.get(key, self.price_per_image_usd.get("default"))
         return None if price is None else round(price * params.get("n", 1), 4)
+
+    def token_cost_usd(self, usage: dict) -> float | None:
+        """What an answer's reported ``usage`` costs at the entry's token prices; None when
+        the entry has none or the answer reports no token counts."""
+        prices = self.token_prices_usd
+        if not prices or not isinstance(usage, dict):
+            return None
+        inputs = usage.get("input_tokens_details")
+        outputs = usage.get("output_tokens_details")
+        if not isinstance(inputs, dict) or not _is_count(usage.get("output_tokens")):
+            return None
+        text_in: int = inputs.get("text_tokens")  # type: ignore[assignment]
+        image_in: int = inputs.get("image_tokens")  # type: ignore[assignment]
+        if not (_is_count(text_in) and _is_count(image_in)):
+            return None
+        image_out: int = usage["output_tokens"]
+        if isinstance(outputs, dict) and _is_count(outputs.get("image_tokens")):
+            image_out = outputs["image_tokens"]
+        cost = (
+            text_in * prices.get("text_input", 0.0)
+            + image_in * prices.get("image_input", 0.0)
+            + image_out * prices.get("image_output", 0.0)
+        ) / 1_000_000
+        return round(cost, 6)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 _KIND_VERBS = {
@@ -441,178 +530,378 @@ _KIND_VERBS = {
 }
 
 
-_GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
-_GPT_FORMATS = ("png", "jpeg", "webp")
-_GPT_INPUT_FORMATS = ("PNG", "JPEG", "WEBP")
-_MB = 1024 * 1024
+# -- catalogue entries as ModelSpec objects --------------------------------------------
 
+SHIPPED_FILE = Path(__file__).resolve().parent.parent / "catalogue" / "defaults" / "models.json"
 
-# Announced by OpenAI on 2 June 2026; proxies that still serve these names list them explicitly.
-_SHUT_DOWN_2026_12_01: dict = {
-    "lifecycle": Lifecycle.RETIRED,
-    "shutdown_on": dt.date(2026, 12, 1),
-    "lifecycle_note": (
-        "Shut down at OpenAI on 1 December 2026; use GPT Image 2 instead. "
-        "Still served by connections that list it."
-    ),
-}
-
-
-def _gpt_image(name: str, label: str, **overrides) -> ModelSpec:
-    base: dict[str, Any] = dict(
-        name=name,
-        label=label,
-        family=Family.OPENAI_IMAGES,
-        prompt_max_chars=32000,
-        sizes=_GPT_SIZES,
-        default_size="auto",
-        n_max=10,
-        qualities=("low", "medium", "high", "auto"),
-        default_quality=None,
-        backgrounds=("transparent", "opaque", "auto"),
-        output_formats=_GPT_FORMATS,
-        output_compression=True,
-        moderation_levels=("low", "auto"),
-        edits=True,
-        masks=True,
-        max_input_images=16,
-        max_input_bytes=50 * _MB,
-        input_formats=_GPT_INPUT_FORMATS,
-        partial_images=True,
-        price_per_image_usd={"low": 0.011, "medium": 0.042, "high": 0.167, "default": 0.042},
-    )
-    base.update(overrides)
-    return ModelSpec(**base)
-
-
-_FLEXIBLE = SizeRule()
-_GPT2_5 = dict(
-    size_rule=_FLEXIBLE,
-    qualities=("low", "medium", "high", "xhigh", "max", "auto"),
-    backgrounds=("transparent", "opaque"),
+# The keys of an entry's ``spec`` JSON: every capability a ModelSpec holds.
+_COLUMN_FIELDS = frozenset(
+    {
+        "name",
+        "label",
+        "family",
+        "lifecycle",
+        "shutdown_on",
+        "lifecycle_note",
+        "successor",
+        "label_zh",
+        "description_en",
+        "description_zh",
+        "price_per_image_usd",
+        "price_per_image_by_size_usd",
+        "token_prices_usd",
+        "price_per_reply_usd",
+        "price_per_task_usd",
+    }
 )
-
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            name="demo",
-            label="Demo (offline)",
-            family=Family.DEMO,
-            prompt_max_chars=4000,
-            sizes=("256x256", "512x512", "1024x1024", "1024x768", "768x1024"),
-            default_size="512x512",
-            n_max=4,
-            seeds=True,
-            lifecycle_note="Draws abstract pictures locally from your prompt; no AI is involved.",
-            price_per_image_usd={"default": 0.0},
-        ),
-        ModelSpec(
-            name="dall-e-2",
-            label="DALL·E 2",
-            family=Family.OPENAI_IMAGES,
-            prompt_max_chars=1000,
-            sizes=("256x256", "512x512", "1024x1024"),
-            default_size="1024x1024",
-            n_max=10,
-            takes_response_format=True,
-            edits=True,
-            masks=True,
-            edit_needs_transparency=True,
-            max_input_images=1,
-            max_input_bytes=4 * _MB,
-            input_formats=("PNG",),
-            square_inputs_only=True,
-            variations=True,
-            lifecycle=Lifecycle.DEPRECATED,
-            shutdown_on=dt.date(2026, 5, 12),
-            lifecycle_note="Retired at OpenAI on 12 May 2026; still served by some proxies.",
-            price_per_image_usd={"default": 0.02},
-        ),
-        ModelSpec(
-            name="dall-e-3",
-            label="DALL·E 3",
-            family=Family.OPENAI_IMAGES,
-            prompt_max_chars=4000,
-            sizes=("1024x1024", "1792x1024", "1024x1792"),
-            default_size="1024x1024",
-            n_max=1,
-            qualities=("standard", "hd"),
-            default_quality="standard",
-            styles=("vivid", "natural"),
-            takes_response_format=True,
-            lifecycle=Lifecycle.DEPRECATED,
-            shutdown_on=dt.date(2026, 5, 12),
-            lifecycle_note="Retired at OpenAI on 12 May 2026; still served by some proxies.",
-            price_per_image_usd={"standard": 0.04, "hd": 0.08, "default": 0.04},
-        ),
-        _gpt_image(
-            "gpt-image-1",
-            "GPT Image 1",
-            input_fidelities=("high", "low"),
-            lifecycle=Lifecycle.RETIRED,
-            shutdown_on=dt.date(2026, 10, 23),
-            lifecycle_note=(
-                "GPT Image 1 was shut down on 23 October 2026. "
-                "Use GPT Image 2.5 Sunburst or Flare instead."
-            ),
-        ),
-        _gpt_image(
-            "gpt-image-1-mini",
-            "GPT Image 1 Mini",
-            input_fidelities=("low",),
-            price_per_image_usd={"low": 0.005, "medium": 0.011, "high": 0.036, "default": 0.011},
-            **_SHUT_DOWN_2026_12_01,
-        ),
-        _gpt_image(
-            "gpt-image-1.5",
-            "GPT Image 1.5",
-            input_fidelities=("high", "low"),
-            **_SHUT_DOWN_2026_12_01,
-        ),
-        _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)", **_SHUT_DOWN_2026_12_01),
-        _gpt_image("gpt-image-2", "GPT Image 2", size_rule=_FLEXIBLE),
-        _gpt_image("gpt-image-2-2026-04-21", "GPT Image 2 (2026-04-21)", size_rule=_FLEXIBLE),
-        _gpt_image("gpt-image-2.5-sunburst", "GPT Image 2.5 Sunburst", **_GPT2_5),
-        _gpt_image(
-            "gpt-image-2.5-sunburst-2026-09-08", "GPT Image 2.5 Sunburst (2026-09-08)", **_GPT2_5
-        ),
-        _gpt_image("gpt-image-2.5-flare", "GPT Image 2.5 Flare", **_GPT2_5),
-        _gpt_image("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)", **_GPT2_5),
-        _gpt_image("gpt-image-2.6-sunburst", "GPT Image 2.6 Sunburst", **_GPT2_5),
-        _gpt_image("gpt-image-2.6-flare", "GPT Image 2.6 Flare", **_GPT2_5),
-        # Seed 002: image models behind /v1/chat/completions; the reply carries the images.
-        ModelSpec(
-            name="stable-diffusion-api",
-            label="Stable Diffusion (chat API)",
-            family=Family.CHAT_COMPLETIONS,
-            prompt_max_chars=4000,
-            price_per_image_usd={"default": 0.02},
-            max_images_per_reply=4,
-        ),
-        ModelSpec(
-            name="gpt-4-all",
-            label="GPT-4 All (chat API)",
-            family=Family.CHAT_COMPLETIONS,
-            prompt_max_chars=8000,
-            price_per_image_usd={"default": 0.04},
-            max_images_per_reply=4,
-        ),
-        # Seed 002: Midjourney as midjourney-proxy serves it; one job yields one 2x2 grid.
-        ModelSpec(
-            name="midjourney",
-            label="Midjourney",
-            family=Family.MIDJOURNEY,
-            prompt_max_chars=6000,
-            blends=True,
-            describes=True,
-            max_input_images=5,
-            max_input_bytes=10 * _MB,
-            input_formats=_GPT_INPUT_FORMATS,
-            price_per_image_usd={"default": 0.05},
-        ),
-    )
+SPEC_FIELDS: dict[str, dataclasses.Field] = {
+    f.name: f for f in dataclasses.fields(ModelSpec) if f.name not in _COLUMN_FIELDS
 }
+SIZE_RULE_FIELDS = {f.name: f for f in dataclasses.fields(SizeRule)}
+PRICE_KEYS = ("per_image", "per_image_by_size", "per_million_tokens", "per_reply", "per_task")
+TOKEN_PRICE_KEYS = ("text_input", "image_input", "image_output")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _spec_value(name: str, value, errors: dict[str, str]):
+    """A capability from JSON, checked against the ModelSpec field's type."""
+    kind = str(SPEC_FIELDS[name].type)
+    if name == "size_rule":
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) - set(SIZE_RULE_FIELDS):
+            errors[name] = f"size_rule takes only {', '.join(SIZE_RULE_FIELDS)}."
+            return None
+        if not all(_number(v) for v in value.values()):
+            errors[name] = "size_rule values must be positive numbers."
+            return None
+        return SizeRule(**value)
+    if kind.startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            errors[name] = f"{name} must be a list of words."
+            return ()
+        return tuple(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            errors[name] = f"{name} must be true or false."
+        return bool(value)
+    if kind.startswith("int"):
+        if value is None and "None" in kind:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors[name] = f"{name} must be a whole number of at least 0."
+            return 0
+        return value
+    if not isinstance(value, str) and not (value is None and "None" in kind):
+        errors[name] = f"{name} must be text."
+        return ""
+    return value
+
+
+def _price_fields(price: dict, errors: dict[str, str]) -> dict:
+    if not isinstance(price, dict):
+        errors["price"] = "The price must be an object."
+        return {}
+    unknown = set(price) - set(PRICE_KEYS) - {"source"}
+    if unknown:
+        errors["price"] = f"Unknown price keys: {', '.join(sorted(unknown))}."
+    fields: dict[str, Any] = {}
+    per_image = price.get("per_image") or {}
+    if not isinstance(per_image, dict) or not all(_number(v) for v in per_image.values()):
+        errors["price"] = "per_image maps a quality (or default) to a price in USD."
+    else:
+        fields["price_per_image_usd"] = dict(per_image)
+    by_size = price.get("per_image_by_size") or {}
+    if not isinstance(by_size, dict) or not all(
+        isinstance(q, dict) and all(_number(v) for v in q.values()) for q in by_size.values()
+    ):
+        errors["price"] = "per_image_by_size maps a size to {quality: price in USD}."
+    else:
+        fields["price_per_image_by_size_usd"] = {s: dict(q) for s, q in by_size.items()}
+    tokens = price.get("per_million_tokens") or {}
+    if (
+        not isinstance(tokens, dict)
+        or set(tokens) - set(TOKEN_PRICE_KEYS)
+        or not all(_number(v) for v in tokens.values())
+    ):
+        errors["price"] = (
+            "per_million_tokens takes text_input, image_input and image_output prices in USD."
+        )
+    else:
+        fields["token_prices_usd"] = dict(tokens)
+    for key, name in (("per_reply", "price_per_reply_usd"), ("per_task", "price_per_task_usd")):
+        value = price.get(key)
+        if value is not None and not _number(value):
+            errors["price"] = f"{key} must be a price in USD."
+        elif value is not None:
+            fields[name] = float(value)
+    return fields
+
+
+def spec_from_entry(entry: dict) -> ModelSpec:
+    """A ModelSpec from a catalogue entry (a row's values, or one from the shipped file).
+
+    Raises ValidationError naming each bad part, so an administrator's edit that would
+    give the studio, the API or the worker a spec it cannot use is refused.
+    """
+    errors: dict[str, str] = {}
+    try:
+        family = Family(str(entry.get("family")))
+    except ValueError:
+        families = ", ".join(f.value for f in Family)
+        raise ValidationError({"family": [f"The family must be one of {families}."]}) from None
+    caps = entry.get("spec")
+    if not isinstance(caps, dict):
+        raise ValidationError({"spec": ["The spec must be an object."]})
+    unknown = sorted(set(caps) - set(SPEC_FIELDS))
+    if unknown:
+        errors["spec"] = f"Unknown spec keys: {', '.join(unknown)}."
+    if "prompt_max_chars" not in caps:
+        errors["spec"] = "The spec needs prompt_max_chars."
+    values = {
+        name: _spec_value(name, value, errors)
+        for name, value in caps.items()
+        if name in SPEC_FIELDS
+    }
+    lifecycle = entry.get("lifecycle") or Lifecycle.AVAILABLE
+    try:
+        lifecycle = Lifecycle(lifecycle)
+    except ValueError:
+        errors["lifecycle"] = "The lifecycle must be preview, available, deprecated or shut_down."
+        lifecycle = Lifecycle.AVAILABLE
+    shutdown_on = entry.get("shutdown_on")
+    if isinstance(shutdown_on, str):
+        try:
+            shutdown_on = dt.date.fromisoformat(shutdown_on) if shutdown_on else None
+        except ValueError:
+            errors["shutdown_on"] = "The shutdown date must look like 2026-12-01."
+            shutdown_on = None
+    if lifecycle in (Lifecycle.DEPRECATED, Lifecycle.SHUT_DOWN) and not shutdown_on:
+        errors["shutdown_on"] = "A deprecated or shut-down model needs its shutdown date."
+    price = _price_fields(entry.get("price") or {}, errors)
+    if errors:
+        raise ValidationError({key: [message] for key, message in errors.items()})
+    spec = ModelSpec(
+        name=entry["name"],
+        label=entry.get("label_en") or entry["name"],
+        family=family,
+        lifecycle=lifecycle,
+        shutdown_on=shutdown_on,
+        lifecycle_note=entry.get("lifecycle_note") or "",
+        successor=entry.get("successor") or "",
+        label_zh=entry.get("label_zh") or "",
+        description_en=entry.get("description_en") or "",
+        description_zh=entry.get("description_zh") or "",
+        **price,
+        **values,
+    )
+    _spec_check(spec)
+    return spec
+
+
+def _spec_check(spec: ModelSpec) -> None:
+    """What the fields say together: defaults among the choices, counts that fit."""
+    errors: dict[str, str] = {}
+    if spec.prompt_max_chars < 1:
+        errors["prompt_max_chars"] = "prompt_max_chars must be at least 1."
+    if spec.n_max < 1:
+        errors["n_max"] = "n_max must be at least 1."
+    if spec.sizes or spec.size_rule:
+        if not spec.default_size:
+            errors["default_size"] = "default_size must be one of the sizes."
+        elif spec.default_size not in spec.sizes and (
+            spec.size_rule is None or spec.size_rule.error_for(spec.default_size)
+        ):
+            errors["default_size"] = f"default_size {spec.default_size!r} is not an offered size."
+    if spec.default_quality and spec.default_quality not in spec.qualities:
+        errors["default_quality"] = f"default_quality {spec.default_quality!r} is not a quality."
+    needs_inputs = spec.edits or spec.blends
+    if needs_inputs and spec.max_input_images < 1:
+        errors["max_input_images"] = "A model that edits or blends takes at least one image."
+    if spec.blends and spec.max_input_images < 2:
+        errors["max_input_images"] = "A model that blends takes at least two images."
+    if spec.masks and not spec.edits:
+        errors["masks"] = "Masks need edits."
+    offered = {
+        Kind.GENERATE: True,
+        Kind.EDIT: spec.edits,
+        Kind.VARIATION: spec.variations,
+        Kind.BLEND: spec.blends,
+        Kind.DESCRIBE: spec.describes,
+    }
+    paths = _ENDPOINTS[spec.family.value]
+    missing = [kind.value for kind, on in offered.items() if on and kind not in paths]
+    if missing:
+        errors["spec"] = f"The {spec.family.value} family cannot {', '.join(missing)}."
+    if errors:
+        raise ValidationError({key: [message] for key, message in errors.items()})
+
+
+def entry_from_spec(spec: ModelSpec) -> dict:
+    """The catalogue entry that ``spec_from_entry`` turns back into ``spec``."""
+    caps: dict[str, Any] = {}
+    for name in SPEC_FIELDS:
+        value = getattr(spec, name)
+        if isinstance(value, SizeRule):
+            value = dataclasses.asdict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        caps[name] = value
+    price: dict[str, Any] = {"per_image": dict(spec.price_per_image_usd)}
+    if spec.price_per_image_by_size_usd:
+        price["per_image_by_size"] = spec.price_per_image_by_size_usd
+    if spec.token_prices_usd:
+        price["per_million_tokens"] = dict(spec.token_prices_usd)
+    if spec.price_per_reply_usd is not None:
+        price["per_reply"] = spec.price_per_reply_usd
+    if spec.price_per_task_usd is not None:
+        price["per_task"] = spec.price_per_task_usd
+    return {
+        "name": spec.name,
+        "family": spec.family.value,
+        "label_en": spec.label,
+        "label_zh": spec.label_zh,
+        "description_en": spec.description_en,
+        "description_zh": spec.description_zh,
+        "lifecycle": spec.lifecycle.value,
+        "shutdown_on": spec.shutdown_on.isoformat() if spec.shutdown_on else None,
+        "lifecycle_note": spec.lifecycle_note,
+        "successor": spec.successor,
+        "spec": caps,
+        "price": price,
+    }
+
+
+def shipped_entries(path: Path | str | None = None) -> tuple[str, list[dict]]:
+    """The shipped file's version and its entries, flattened to row values."""
+    data = json.loads(Path(path or SHIPPED_FILE).read_text(encoding="utf-8"))
+    entries = []
+    for model in data["models"]:
+        lifecycle = model.get("lifecycle") or {}
+        entries.append(
+            {
+                "name": model["name"],
+                "family": model["family"],
+                "copied_from": model.get("copied_from") or "",
+                "position": model.get("position", 0),
+                "label_en": model.get("label_en") or model["name"],
+                "label_zh": model.get("label_zh") or "",
+                "description_en": model.get("description_en") or "",
+                "description_zh": model.get("description_zh") or "",
+                "lifecycle": lifecycle.get("state") or Lifecycle.AVAILABLE.value,
+                "shutdown_on": lifecycle.get("shutdown_on"),
+                "announced_on": lifecycle.get("announced_on"),
+                "successor": lifecycle.get("successor") or "",
+                "lifecycle_note": lifecycle.get("note") or "",
+                "lifecycle_source": lifecycle.get("source") or "",
+                "spec": model.get("spec") or {},
+                "price": model.get("price") or {},
+            }
+        )
+    return str(data["version"]), entries
+
+
+@cache
+def shipped_models() -> dict[str, ModelSpec]:
+    """The shipped defaults as specs: what an empty or unreadable catalogue serves."""
+    _version, entries = shipped_entries()
+    ordered = sorted(entries, key=lambda e: e["position"])
+    return {entry["name"]: spec_from_entry(entry) for entry in ordered}
+
+
+# -- the per-process cache ---------------------------------------------------------------
+
+# How stale a process's copy may be: an edit reaches every web and worker process within
+# this many seconds, at the price of one small query per process per interval.
+CHECK_SECONDS = 2.0
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.models: dict[str, ModelSpec] | None = None
+        self.stamp: tuple | None = None
+        self.checked_at = 0.0
+
+    def get(self) -> dict[str, ModelSpec]:
+        now = time.monotonic()
+        if self.models is not None and now - self.checked_at < CHECK_SECONDS:
+            return self.models
+        with self.lock:
+            if self.models is not None and now - self.checked_at < CHECK_SECONDS:
+                return self.models
+            try:
+                self._refresh()
+            except (DatabaseError, RuntimeError) as exc:
+                # No table before the first migrate, or no database access allowed (a
+                # DB-less test, a check at start-up): the shipped file, read again soon.
+                logger.info("catalogue unreadable (%s); serving the shipped defaults", exc)
+                self.models, self.stamp = shipped_models(), None
+            self.checked_at = time.monotonic()
+            assert self.models is not None
+            return self.models
+
+    def _refresh(self) -> None:
+        from django.db.models import Count, Max
+
+        from catalogue.models import CatalogueModel
+
+        rows = CatalogueModel.objects.all()
+        stamp_row = rows.aggregate(count=Count("id"), latest=Max("updated_at"))
+        stamp = (stamp_row["count"], stamp_row["latest"])
+        if self.models is not None and stamp == self.stamp:
+            return
+        if not stamp_row["count"]:
+            # A fresh database before the data migration, or a test's flushed one.
+            self.models, self.stamp = shipped_models(), stamp
+            return
+        models: dict[str, ModelSpec] = {}
+        for row in rows.order_by("position", "name"):
+            try:
+                models[row.name] = spec_from_entry(row.entry())
+            except ValidationError as exc:
+                # Admin edits are validated; a row broken by hand is left out, loudly.
+                logger.error("catalogue model %s is invalid and not offered: %s", row.name, exc)
+        self.models, self.stamp = models, stamp
+
+    def clear(self) -> None:
+        with self.lock:
+            self.models, self.stamp, self.checked_at = None, None, 0.0
+
+
+_cache = _Cache()
+
+
+def catalogue_changed() -> None:
+    """Forget this process's copy (other processes notice within CHECK_SECONDS)."""
+    _cache.clear()
+
+
+def models() -> dict[str, ModelSpec]:
+    """Every catalogue model, in catalogue order."""
+    return _cache.get()
+
+
+class _CatalogueView(Mapping[str, ModelSpec]):
+    """``MODELS`` as it always was, a mapping of name to spec, now read from the catalogue."""
+
+    def __getitem__(self, name: str) -> ModelSpec:
+        return models()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(models())
+
+    def __len__(self) -> int:
+        return len(models())
+
+    def __repr__(self) -> str:
+        return f"<catalogue models: {', '.join(self)}>"
+
+
+MODELS: Mapping[str, ModelSpec] = _CatalogueView()
 
 
 class UnknownModel(LookupError):
@@ -621,6 +910,6 @@ class UnknownModel(LookupError):
 
 def get_model(name: str) -> ModelSpec:
     try:
-        return MODELS[name]
+        return models()[name]
     except KeyError:
         raise UnknownModel(name) from None

@@ -13,7 +13,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from gallery.selectors import image_get, image_urls
 from jobs import selectors, services
 from jobs.admission import JobRefused
-from jobs.connections import offered_models
+from jobs.connections import offered_controls
 from jobs.forms import EditForm, GenerationForm, initial_from_image, initial_from_job
 from jobs.registry import Kind
 
@@ -28,7 +28,7 @@ def _studio_context(request, form):
     return {
         "form": form,
         "jobs": selectors.job_list(user=request.user),
-        "models": {spec.name: spec.controls() for spec in offered_models()},
+        "models": offered_controls(),
         "history": selectors.prompt_history(user=request.user),
         **_card_actions(),
     }

@@ -196,4 +196,11 @@ def member_hide_images(request, user_id):
 
 @staff_required
 def dashboard(request):
-    return render(request, "moderation/dashboard.html", selectors.dashboard_stats())
+    from catalogue.selectors import pairing_reviews_open, shutdown_notices
+
+    context = {
+        **selectors.dashboard_stats(),
+        "shutdown_notices": shutdown_notices(),
+        "pairing_reviews": pairing_reviews_open(),
+    }
+    return render(request, "moderation/dashboard.html", context)

@@ -237,6 +237,8 @@ class FakeImageProvider:
         self.file_delays: dict[str, float] = {}  # seconds a download of that file stalls
         self._seen: dict[str, int] = {}
         self.mj_tasks: dict[str, dict] = {}
+        # What GET /v1/models lists (None: the models it serves).
+        self.listed_models: list[str] | None = None
         self._mj_ids = itertools.count(1_700_000_000_000)
         self._lock = threading.Lock()
         provider = self
@@ -276,6 +278,7 @@ class FakeImageProvider:
             self.calls.clear()
             self._seen.clear()
             self.mj_tasks.clear()
+            self.listed_models = None
 
     @property
     def root_url(self) -> str:
@@ -313,7 +316,18 @@ class FakeImageProvider:
         status, error = SEED_ERRORS[name]
         self._json(handler, status, {"error": error}, headers)
 
+    def _models(self, handler) -> None:
+        """GET /v1/models as OpenAI answers it."""
+        if not self._authorized(handler):
+            return
+        names = sorted(SUPPORTED_MODELS) if self.listed_models is None else self.listed_models
+        data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
+        self._json(handler, 200, {"object": "list", "data": data})
+
     def _handle_get(self, handler) -> None:
+        if handler.path.split("?")[0] == "/v1/models":
+            self._models(handler)
+            return
         if handler.path.startswith("/hostile/"):
             self._hostile(handler)
             return

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from jobs.admission import admission_check, admission_limits_locked
-from jobs.connections import connection_for_model
+from jobs.connections import connection_for_model, unserved_message
 from jobs.models import GenerationJob
 from jobs.registry import Kind, UnknownModel, get_model
 from jobs.services.inputs import _inputs_check, _source_image_bytes
@@ -33,9 +33,8 @@ def job_create(
         raise ValidationError({"model": [f"Unknown model {model_name!r}."]}) from None
     connection = connection_for_model(spec)
     if connection is None:
-        raise ValidationError(
-            {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
-        )
+        # Names the successor of a model shut down at its maker.
+        raise ValidationError({"model": [unserved_message(spec)]})
     # A connection lists a retired model only when its proxy still serves it.
     cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True)
     admission_check(
@@ -159,9 +158,8 @@ def _job_create_with_inputs(
         raise ValidationError({"model": [f"Unknown model {model_name!r}."]}) from None
     connection = connection_for_model(spec)
     if connection is None:
-        raise ValidationError(
-            {"model": [f"No provider connection serves {spec.label}. Pick another model."]}
-        )
+        # Names the successor of a model shut down at its maker.
+        raise ValidationError({"model": [unserved_message(spec)]})
     errors: dict[str, list[str]] = {}
     try:
         cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True, kind=kind)

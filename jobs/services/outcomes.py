@@ -32,4 +32,9 @@ def provider_error_outcome(job, token, exc: ProviderError) -> RunOutcome:
     _finish(job, token, Status.FAILED, code=exc.code, message=exc.message)
     if exc.code in PROVIDER_REFUSAL_CODES:
         moderation_event_record(job=job, code=exc.code, detail=exc.detail)
+    if exc.code == "invalid_model":
+        # The connection claims a model its provider lacks: staff review the pairing.
+        from catalogue.services import pairing_flag_invalid_model
+
+        pairing_flag_invalid_model(job=job, detail=str(exc.detail or ""))
     return RunOutcome()

@@ -18,13 +18,24 @@ from openai.types import image_model
 
 from jobs.registry import (
     KIND_PARAMS,
-    MODELS,
     PARTIAL_IMAGES_MAX,
     Family,
     Kind,
     Lifecycle,
-    get_model,
+    shipped_models,
 )
+
+# The shipped catalogue file (what a fresh database loads); tests/catalogue checks that the
+# database serves the same entries.
+MODELS = shipped_models()
+# Named by the SDK, but with none of their parameters documented: left out of the shipped
+# file until they are (an administrator adds them from a template).
+LEFT_OUT = {"gpt-image-2.6-sunburst", "gpt-image-2.6-flare"}
+
+
+def get_model(name: str):
+    return MODELS[name]
+
 
 GPT_IMAGE = [n for n, s in MODELS.items() if n.startswith(("gpt-image", "chatgpt-image"))]
 
@@ -40,15 +51,15 @@ def errors_for(model: str, params: dict, *, prompt: str = "a lighthouse", kind=K
 def test_it_covers_every_model_the_issue_and_the_sdk_name():
     sdk_models = set(typing.get_args(image_model.ImageModel))
     named = {"demo", "stable-diffusion-api", "gpt-4-all", "midjourney"}
-    assert sdk_models | named <= set(MODELS)
+    assert (sdk_models - LEFT_OUT) | named <= set(MODELS)
 
 
 @pytest.mark.parametrize(
     ("model", "family", "lifecycle"),
     [
         ("demo", Family.DEMO, Lifecycle.AVAILABLE),
-        ("dall-e-2", Family.OPENAI_IMAGES, Lifecycle.DEPRECATED),
-        ("dall-e-3", Family.OPENAI_IMAGES, Lifecycle.DEPRECATED),
+        ("dall-e-2", Family.OPENAI_IMAGES, Lifecycle.SHUT_DOWN),
+        ("dall-e-3", Family.OPENAI_IMAGES, Lifecycle.SHUT_DOWN),
         ("gpt-image-1", Family.OPENAI_IMAGES, Lifecycle.RETIRED),
         ("gpt-image-1-mini", Family.OPENAI_IMAGES, Lifecycle.RETIRED),
         ("gpt-image-1.5", Family.OPENAI_IMAGES, Lifecycle.RETIRED),
