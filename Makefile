@@ -41,15 +41,16 @@ run: install
 test: install $(NODE_STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=tests.settings > /dev/null
+	$(BIN)/python scripts/check-translations.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts
 
 format: install
 	$(BIN)/ruff format .
