@@ -15,10 +15,13 @@ import email.policy
 import io
 import itertools
 import json
+import random
 import re
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -182,6 +185,7 @@ class Call:
     authorization: str | None
     at: float = field(default_factory=time.time)
     status: int | None = None  # the HTTP status the fake answered with
+    answered_at: float | None = None  # when the fake finished sending its answer
 
     files: dict = field(default_factory=dict)  # multipart or base64 images, as image_info()
 
@@ -229,16 +233,40 @@ def parse_multipart(content_type: str, raw: bytes) -> tuple[dict, dict[str, list
     return fields, files
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 2048  # a thousand clients connecting at once are all accepted
+
+
 class FakeImageProvider:
-    def __init__(self, port: int = 0, *, url_ttl: float = 3600.0):
+    """``latency``: (low, high) seconds each image request waits before its answer, drawn
+    uniformly (a test may set it after start). ``in_flight`` counts the image requests the
+    fake holds at this moment and ``peak_in_flight`` the most it held at once."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        url_ttl: float = 3600.0,
+        latency: tuple[float, float] | None = None,
+        seed: int = 0,
+    ):
         self.url_ttl = url_ttl
+        self.latency = latency
+        self._random = random.Random(seed)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.answers = 0  # image requests answered, any status
         self.calls: list[Call] = []
         self.files: dict[str, tuple[bytes, float]] = {}
         self.file_delays: dict[str, float] = {}  # seconds a download of that file stalls
         self._seen: dict[str, int] = {}
         self.mj_tasks: dict[str, dict] = {}
+        self._mj_reset()
         # What GET /v1/models lists (None: the models it serves).
         self.listed_models: list[str] | None = None
+        # Names a test adds to what it serves (a proxy's own models).
+        self.extra_models: set[str] = set()
         self._mj_ids = itertools.count(1_700_000_000_000)
         self._lock = threading.Lock()
         provider = self
@@ -255,8 +283,7 @@ class FakeImageProvider:
             def do_POST(self):
                 provider._handle_post(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -278,7 +305,19 @@ class FakeImageProvider:
             self.calls.clear()
             self._seen.clear()
             self.mj_tasks.clear()
+            self._mj_reset()
             self.listed_models = None
+            self.extra_models = set()
+            self.latency = None
+            self.peak_in_flight = self.in_flight
+            self.answers = 0
+
+    def _wait_latency(self) -> None:
+        if self.latency is not None:
+            low, high = self.latency
+            with self._lock:
+                delay = self._random.uniform(low, high)
+            time.sleep(delay)
 
     @property
     def root_url(self) -> str:
@@ -308,6 +347,8 @@ class FakeImageProvider:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout or a killed worker); so would a real server
+        if call is not None and call.answered_at is None:
+            call.answered_at = time.time()
 
     def _json(self, handler, status: int, payload, headers=None) -> None:
         self._send(handler, status, json.dumps(payload).encode(), "application/json", headers)
@@ -320,7 +361,8 @@ class FakeImageProvider:
         """GET /v1/models as OpenAI answers it."""
         if not self._authorized(handler):
             return
-        names = sorted(SUPPORTED_MODELS) if self.listed_models is None else self.listed_models
+        served = sorted(SUPPORTED_MODELS | self.extra_models)
+        names = served if self.listed_models is None else self.listed_models
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
         self._json(handler, 200, {"object": "list", "data": data})
 
@@ -399,7 +441,7 @@ class FakeImageProvider:
             self._error(handler, "invalid_messages")
             return
         model = body.get("model") or "dall-e-2"
-        if model not in SUPPORTED_MODELS:
+        if model not in SUPPORTED_MODELS | self.extra_models:
             self._error(handler, "invalid_model")
             return
         if body.get("response_format") and not model.startswith("dall-e"):
@@ -419,6 +461,18 @@ class FakeImageProvider:
         self._respond(handler, body, model)
 
     def _respond(self, handler, body: dict, model: str, *, events: str = "image_generation"):
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            self._wait_latency()
+            self._answer(handler, body, model, events=events)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.answers += 1
+
+    def _answer(self, handler, body: dict, model: str, *, events: str) -> None:
         prompt = body.get("prompt") or ""
         match = SCENARIO_RE.search(prompt)
         scenario, arg = (match[1], match[2]) if match else ("b64", None)
@@ -604,7 +658,7 @@ class FakeImageProvider:
     def _edit_or_variation(self, handler, body: dict, uploads: dict) -> None:
         edit = handler.path.endswith("/edits")
         model = body.get("model") or "dall-e-2"
-        if model not in SUPPORTED_MODELS or model == "dall-e-3":
+        if model not in SUPPORTED_MODELS | self.extra_models or model == "dall-e-3":
             self._error(handler, "invalid_model")
             return
         if edit and not body.get("prompt"):
@@ -724,17 +778,95 @@ class FakeImageProvider:
         self._json(handler, 200, payload)
 
     # -- /mj/*: a midjourney-proxy task API --------------------------------------------
+    # Shapes follow trueai-org/midjourney-proxy 11.10.3 (see jobs/providers/midjourney.py).
+    def _mj_reset(self) -> None:
+        """Midjourney knobs, back to a proxy that calls back and answers every endpoint.
+
+        ``mj_callbacks``: "on" POSTs the task to its notifyHook on every change, "off"
+        ignores notifyHook, "lost" records each callback in ``mj_callbacks_lost`` and never
+        sends it. ``mj_callback_first``: the first callback is sent before the submit is
+        answered. ``mj_step_seconds``: tasks move on by themselves every so many seconds
+        (polls only read them); None moves a task one step per fetch. ``mj_queue_endpoint``:
+        whether GET /mj/task/queue answers (gone since midjourney-proxy 10.0.1).
+        ``mj_seed_channel``: whether the account's DM channel is set, so seeds can be read.
+        """
+        self.mj_callbacks = "on"
+        self.mj_callback_first = False
+        self.mj_callbacks_sent: list[dict] = []
+        self.mj_callbacks_lost: list[dict] = []
+        self.mj_step_seconds: float | None = None
+        self.mj_queue_endpoint = True
+        self.mj_seed_channel = True
+        if not getattr(self, "_mj_ticker", None):
+            self._mj_ticker = threading.Thread(target=self._mj_tick_forever, daemon=True)
+            self._mj_ticker.start()
+
+    def _mj_tick_forever(self) -> None:
+        while True:
+            time.sleep(0.05)
+            step = self.mj_step_seconds
+            if step is None:
+                continue
+            now = time.time()
+            for task in list(self.mj_tasks.values()):
+                if now >= task.get("_next_at", 0):
+                    task["_next_at"] = now + step
+                    if self._mj_advance(task):
+                        self._mj_changed(task)
+
+    def _mj_changed(self, task: dict) -> None:
+        hook = task.get("_hook")
+        if not hook or self.mj_callbacks == "off":
+            return
+        body = self._mj_task_json(task)
+        if self.mj_callbacks == "lost":
+            self.mj_callbacks_lost.append(body)
+            return
+        request = urllib.request.Request(
+            hook,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = None
+        self.mj_callbacks_sent.append({**body, "_answered": status})
+
+    def mj_callback_to(self, task_id: str, hook: str | None = None, **changes) -> int | None:
+        """POST a task (with ``changes``) to its notifyHook, or to ``hook``, now: a test's
+        late, repeated or forged callback. Returns the HTTP status Atelier answered."""
+        body = {**self._mj_task_json(self.mj_tasks[task_id]), **changes}
+        request = urllib.request.Request(
+            hook or self.mj_tasks[task_id]["_hook"],
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
     def _mj_task_json(self, task: dict) -> dict:
         return {k: v for k, v in task.items() if not k.startswith("_")}
 
-    def _mj_new_task(self, *, action: str, prompt: str, scenario: str, **extra) -> dict:
+    def _mj_new_task(self, *, action: str, prompt: str, scenario: str, body=None, **extra):
         task_id = str(next(self._mj_ids))
+        body = body or {}
         task = {
             "id": task_id,
             "action": action,
             "prompt": prompt,
             "promptEn": prompt,
             "description": f"/{action.lower()} {prompt}".strip(),
+            "state": body.get("state") or "",
+            "submitTime": int(time.time() * 1000),
             "status": "SUBMITTED",
             "progress": "0%",
             "imageUrl": None,
@@ -743,27 +875,38 @@ class FakeImageProvider:
             "properties": {},
             "_scenario": scenario,
             "_fetches": 0,
+            "_hook": body.get("notifyHook") if self.mj_callbacks != "off" else None,
+            "_next_at": time.time() + (self.mj_step_seconds or 0),
             **extra,
         }
         self.mj_tasks[task_id] = task
         return task
 
-    def _mj_advance(self, task: dict) -> None:
+    def _mj_queue_wait(self, task: dict) -> int:
+        """Steps a task waits in the proxy's queue (fake:mj_queued:<tasks ahead>)."""
+        return 4 if task["_scenario"] == "mj_queued" else 0
+
+    def _mj_advance(self, task: dict) -> bool:
+        """One step of a task's life; False when it did not change."""
         if task["status"] in MJ_FINISHED or task["status"] == "MODAL":
-            return  # a task in a modal waits for /mj/submit/modal
+            return False  # a task in a modal waits for /mj/submit/modal
         task["_fetches"] += 1
         scenario = task["_scenario"]
-        if scenario == "mj_slow" or task["_fetches"] == 1:
+        if task["_fetches"] <= self._mj_queue_wait(task):
+            return False
+        waited = self._mj_queue_wait(task)
+        if scenario == "mj_slow" or task["_fetches"] == waited + 1:
+            changed = (task["status"], task["progress"]) != ("IN_PROGRESS", "40%")
             task["status"], task["progress"] = "IN_PROGRESS", "40%"
-            return
+            return changed
         if scenario == "mj_hostile":  # the finished task's imageUrl is a hostile link
             task["status"], task["progress"] = "SUCCESS", "100%"
             task["imageUrl"] = self.hostile_url(task.get("_hostile") or "redirect_internal")
-            return
+            return True
         if scenario == "mj_fail":
             task["status"] = "FAILURE"
             task["failReason"] = "Invalid parameter: Unrecognized parameter(s): `--fast2`"
-            return
+            return True
         task["status"], task["progress"] = "SUCCESS", "100%"
         job_hash = f"h{task['id'][-6:]}"
         if task["action"] == "DESCRIBE":
@@ -772,13 +915,49 @@ class FakeImageProvider:
                 "1️⃣ a lighthouse on a cliff at dusk, oil painting --ar 1:1\n\n"
                 "2️⃣ a white tower by the sea, watercolor --ar 1:1"
             )
-        elif task["action"] == "UPSCALE":
+        elif task["action"] == "SHORTEN":
+            words = [w for w in re.split(r"[\s,]+", task["prompt"]) if w and not w.startswith("-")]
+            text = (
+                "**Important tokens**\n" + " ".join(f"**{w}**" for w in words[:6]) + "\n\n"
+                "**Shortened prompts**\n"
+                f"1️⃣ {' '.join(words[:5])}\n"
+                f"2️⃣ {' '.join(words[:3])}\n"
+                f"3️⃣ {' '.join(words[:2])}"
+            )
+            task["description"] = text
+            task["properties"]["finalPrompt"] = text
+        elif task["action"] == "SWAP_FACE":
+            task["imageUrl"] = self.file_url(png_bytes(512, 512, seed=11))
+        elif task["action"] in ("UPSCALE", "ZOOM", "INPAINT", "OUTPAINT"):
+            # An upscaled image's buttons: those that open a modal (Custom Zoom, Vary
+            # (Region)) are here, as on Discord, not on the grid.
             task["imageUrl"] = self.file_url(png_bytes(512, 512, seed=7))
             task["buttons"] = [
                 {
                     "customId": f"MJ::JOB::upsample_v6_2x_subtle::1::{job_hash}::SOLO",
                     "emoji": "",
                     "label": "Upscale (Subtle)",
+                    "type": 2,
+                    "style": 2,
+                },
+                {
+                    "customId": f"MJ::Inpaint::1::{job_hash}::SOLO",
+                    "emoji": "🖌️",
+                    "label": "Vary (Region)",
+                    "type": 2,
+                    "style": 2,
+                },
+                {
+                    "customId": f"MJ::Outpaint::50::1::{job_hash}::SOLO",
+                    "emoji": "🔍",
+                    "label": "Zoom Out 2x",
+                    "type": 2,
+                    "style": 2,
+                },
+                {
+                    "customId": f"MJ::CustomZoom::{job_hash}",
+                    "emoji": "🔍",
+                    "label": "Custom Zoom",
                     "type": 2,
                     "style": 2,
                 },
@@ -816,26 +995,23 @@ class FakeImageProvider:
                     for i in range(1, 5)
                 ]
             )
-            # Vary (Region) needs a painted mask, which Atelier does not send.
-            task["buttons"].append(
-                {
-                    "customId": f"MJ::Inpaint::1::{job_hash}::SOLO",
-                    "emoji": "🖌️",
-                    "label": "Vary (Region)",
-                    "type": 2,
-                    "style": 2,
-                }
-            )
-            if scenario == "mj_modal":  # a button that opens a modal, as Custom Zoom does
-                task["buttons"].append(
-                    {
-                        "customId": f"MJ::CustomZoom::{job_hash}",
-                        "emoji": "🔍",
-                        "label": "Custom Zoom",
-                        "type": 2,
-                        "style": 2,
-                    }
-                )
+        return True
+
+    def _mj_queue(self) -> list[dict]:
+        """The waiting tasks, first in line first; fake:mj_queued:<n> has n others ahead."""
+        waiting = sorted(
+            (t for t in self.mj_tasks.values() if t["status"] in ("NOT_START", "SUBMITTED")),
+            key=lambda t: t["submitTime"],
+        )
+        queue: list[dict] = []
+        for task in waiting:
+            if task["_scenario"] == "mj_queued":
+                ahead = int(task.get("_ahead") or 0)
+                queue += [
+                    {"id": f"other-{task['id']}-{i}", "status": "SUBMITTED"} for i in range(ahead)
+                ]
+            queue.append(self._mj_task_json(task))
+        return queue
 
     def _mj(self, handler, method: str, body) -> None:
         path = handler.path.split("?")[0]
@@ -857,25 +1033,52 @@ class FakeImageProvider:
 
         fetch = re.fullmatch(r"/mj/task/([0-9]+)/fetch", path)
         cancel = re.fullmatch(r"/mj/task/([0-9]+)/cancel", path)
+        seed = re.fullmatch(r"/mj/task/([0-9]+)/image-seed", path)
         if fetch or cancel:
             task = self.mj_tasks.get((fetch or cancel)[1])
             if task is None:
                 self._json(handler, 404, {"error": "task not found"})
                 return
-            if fetch:
-                self._mj_advance(task)
-            else:
+            changed = True
+            if fetch and self.mj_step_seconds is None:
+                changed = self._mj_advance(task)
+            elif cancel:
                 task["status"], task["failReason"] = "CANCEL", "Cancelled by the user"
+            elif fetch:
+                changed = False
             self._json(handler, 200, self._mj_task_json(task))
+            if changed:
+                self._mj_changed(task)
+            return
+        if seed:
+            task = self.mj_tasks.get(seed[1])
+            if task is None:
+                self._json(handler, 404, {"code": 3, "description": MJ_SUBMIT_CODES[3]})
+            elif task["status"] != "SUCCESS":
+                self._json(handler, 400, {"code": 4, "description": "关联任务状态错误"})
+            elif not self.mj_seed_channel:
+                self._json(handler, 200, {"code": 9, "description": "请配置私聊频道"})
+            else:
+                result = str(1_000_000 + int(task["id"]) % 4_000_000)
+                self._json(handler, 200, {"code": 1, "description": "成功", "result": result})
+            return
+        if path == "/mj/task/queue":
+            if not self.mj_queue_endpoint:
+                self._json(handler, 404, {"error": "Not found"})
+            else:
+                self._json(handler, 200, self._mj_queue())
             return
         if path == "/mj/task/list-by-condition":
             ids = body.get("ids") or []
             tasks = [self.mj_tasks[i] for i in ids if i in self.mj_tasks]
-            for task in tasks:
-                self._mj_advance(task)
+            changed = []
+            if self.mj_step_seconds is None:
+                changed = [t for t in tasks if self._mj_advance(t)]
             self._json(handler, 200, [self._mj_task_json(t) for t in tasks])
+            for task in changed:
+                self._mj_changed(task)
             return
-        if not path.startswith("/mj/submit/"):
+        if not path.startswith(("/mj/submit/", "/mj/insight-face/")):
             self._json(handler, 404, {"error": "Not found"})
             return
 
@@ -898,26 +1101,52 @@ class FakeImageProvider:
             self._json(handler, 200, payload)
             return
 
-        kind = path.removeprefix("/mj/submit/")
+        kind = path.removeprefix("/mj/submit/").removeprefix("/mj/")
         images = [
             base64.b64decode(u.split(",", 1)[1])
             for u in (body.get("base64Array") or ([body["base64"]] if body.get("base64") else []))
         ]
         handler.call.files = {"base64Array": [image_info(d) for d in images]}
+        if body.get("maskBase64"):
+            mask = base64.b64decode(str(body["maskBase64"]).split(",", 1)[1])
+            handler.call.files["maskBase64"] = [image_info(mask)]
+        code = int(arg) if scenario == "mj_code" and arg else 1
+        description = None
         if kind == "imagine":
             if not prompt:
                 self._json(
                     handler, 200, {"code": 4, "description": "prompt不能为空", "result": None}
                 )
                 return
-            task = self._mj_new_task(action="IMAGINE", prompt=prompt, scenario=scenario)
+            task = self._mj_new_task(action="IMAGINE", prompt=prompt, scenario=scenario, body=body)
+            if scenario == "mj_queued":
+                task["_ahead"] = int(arg or 0)
+                code, description = 22, f"排队中，前面还有{task['_ahead']}个任务"
+        elif kind == "shorten":
+            if not prompt:
+                self._json(
+                    handler, 200, {"code": 4, "description": "prompt不能为空", "result": None}
+                )
+                return
+            task = self._mj_new_task(action="SHORTEN", prompt=prompt, scenario=scenario, body=body)
+        elif kind == "insight-face/swap":
+            sources = [body.get("sourceBase64"), body.get("targetBase64")]
+            if not all(sources):
+                self._json(
+                    handler, 200, {"code": 4, "description": "人脸图片不能为空", "result": None}
+                )
+                return
+            faces = [base64.b64decode(str(u).split(",", 1)[1]) for u in sources]
+            handler.call.files = {"sourceBase64": [image_info(faces[0])]}
+            handler.call.files["targetBase64"] = [image_info(faces[1])]
+            task = self._mj_new_task(action="SWAP_FACE", prompt="", scenario=scenario, body=body)
         elif kind == "blend":
             if not 2 <= len(images) <= 5:
                 self._json(
                     handler, 200, {"code": 4, "description": "base64List参数错误", "result": None}
                 )
                 return
-            task = self._mj_new_task(action="BLEND", prompt="", scenario=scenario)
+            task = self._mj_new_task(action="BLEND", prompt="", scenario=scenario, body=body)
         elif kind == "describe":
             if len(images) != 1:
                 self._json(
@@ -928,6 +1157,7 @@ class FakeImageProvider:
                 action="DESCRIBE",
                 prompt="",
                 scenario=scenario,
+                body=body,
                 _source_url=self.file_url(images[0]),
             )
         elif kind == "action":
@@ -949,16 +1179,22 @@ class FakeImageProvider:
                     action="ZOOM" if "CustomZoom" in body["customId"] else "INPAINT",
                     prompt=parent["prompt"],
                     scenario=parent["_scenario"],
+                    body=body,
+                    _parent=parent["id"],
                 )
                 task["status"], task["progress"] = "MODAL", "0%"
-                payload = {"code": 21, "description": "窗口等待", "result": task["id"]}
-                self._json(handler, 200, {**payload, "properties": {}})
+                payload = {"code": 21, "description": "Waiting for window confirm"}
+                self._json(handler, 200, {**payload, "result": task["id"], "properties": {}})
+                self._mj_changed(task)
                 return
             action = body["customId"].split("::")[2]
             task = self._mj_new_task(
-                action={"upsample": "UPSCALE", "variation": "VARIATION"}.get(action, "REROLL"),
+                action={"upsample": "UPSCALE", "variation": "VARIATION", "50": "OUTPAINT"}.get(
+                    action, "REROLL"
+                ),
                 prompt=parent["prompt"],
                 scenario=parent["_scenario"],
+                body=body,
             )
         elif kind == "modal":
             task = self.mj_tasks.get(str(body.get("taskId")))
@@ -970,18 +1206,33 @@ class FakeImageProvider:
             if task["status"] != "MODAL":
                 self._json(handler, 200, {"code": 4, "description": "任务状态错误", "result": None})
                 return
+            if task["action"] == "INPAINT":
+                # Vary (Region) needs the painted region, the size of the upscaled image.
+                parent = self.mj_tasks.get(task.get("_parent") or "") or {}
+                sizes = [f["size"] for f in handler.call.files.get("maskBase64", [])]
+                if sizes != [(512, 512)] or not parent:
+                    self._json(
+                        handler, 200, {"code": 4, "description": "mask参数错误", "result": None}
+                    )
+                    return
             task["status"], task["prompt"] = "SUBMITTED", prompt or task["prompt"]
+            task["promptEn"] = task["prompt"]
+            if body.get("notifyHook") and self.mj_callbacks != "off":
+                task["_hook"] = body["notifyHook"]
         else:
             self._json(handler, 404, {"error": "Not found"})
             return
-        code = int(arg) if scenario == "mj_code" and arg else 1
+        if self.mj_callback_first and kind != "modal":
+            self._mj_changed(task)  # the proxy's callback overtakes its own answer
         payload = {
             "code": code,
-            "description": MJ_SUBMIT_CODES.get(code, "提交成功"),
+            "description": description or MJ_SUBMIT_CODES.get(code, "提交成功"),
             "result": task["id"],
             "properties": {},
         }
         self._json(handler, 200, payload)
+        if kind == "modal":
+            self._mj_changed(task)
 
 
 # -- hostile image links (issue 10): what a provider, or a prompt steering it, can point at --

@@ -5,6 +5,7 @@ alice owns the work; charlie is a stranger who must learn nothing from its ids.
 
 import io
 
+import factory
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,41 +19,23 @@ from gallery.services import image_store
 from jobs import services
 from jobs.models import GenerationJob
 from jobs.selectors import variation_model
+from tests.factories import GenerationJobFactory, ImageFactory
 from tests.fake_provider import png_bytes
 
 Status = GenerationJob.Status
 
 
-def make_job(owner, **fields) -> GenerationJob:
-    values = dict(
-        provider="openai_images",
-        connection="openai",
-        model="dall-e-3",
-        prompt="a lighthouse in fog",
-        params={"size": "1792x1024", "n": 1, "quality": "hd", "style": "natural"},
-    )
-    values.update(fields)
-    return GenerationJob.objects.create(owner=owner, **values)
+class StudioJobFactory(GenerationJobFactory):
+    """The studio's usual job: a DALL·E 3 landscape in HD."""
 
-
-def make_image(job) -> Image:
-    return Image.objects.create(
-        owner=job.owner,
-        job=job,
-        index=0,
-        original_key=f"originals/{job.id}/0.png",
-        thumbnail_key=f"thumbnails/{job.id}/0.webp",
-        width=1024,
-        height=1024,
-        format="PNG",
-        bytes=1234,
-        sha256="0" * 64,
+    params = factory.LazyFunction(
+        lambda: {"size": "1792x1024", "n": 1, "quality": "hd", "style": "natural"}
     )
 
 
 @pytest.fixture
 def alices_image(alice):
-    return make_image(make_job(alice, status=Status.SUCCEEDED))
+    return ImageFactory(job=StudioJobFactory(owner=alice, status=Status.SUCCEEDED))
 
 
 # -- remix --------------------------------------------------------------------
@@ -74,7 +57,7 @@ def test_it_prefills_the_studio_from_an_image(client, alice, alices_image):
 
 
 def test_it_prefills_the_studio_from_a_job(client, alice):
-    job = make_job(alice, status=Status.FAILED, prompt="a heron at dawn")
+    job = StudioJobFactory(owner=alice, status=Status.FAILED, prompt="a heron at dawn")
     client.force_login(alice)
     response = client.get(reverse("jobs:studio"), {"job": job.id})
     assert response.context["form"]["prompt"].value() == "a heron at dawn"
@@ -87,7 +70,7 @@ def test_charlie_gets_404_remixing_alices_image(client, charlie, alices_image):
 
 
 def test_charlie_gets_404_reusing_alices_job(client, alice, charlie):
-    job = make_job(alice)
+    job = StudioJobFactory(owner=alice)
     client.force_login(charlie)
     assert client.get(reverse("jobs:studio"), {"job": job.id}).status_code == 404
 
@@ -104,7 +87,9 @@ def test_it_answers_404_for_a_malformed_remix(client, alice):
 def test_it_retries_a_failed_job_as_a_new_job_pointing_back(
     client, alice, django_capture_on_commit_callbacks
 ):
-    failed = make_job(alice, status=Status.FAILED, error_message="The provider is down.")
+    failed = StudioJobFactory(
+        owner=alice, status=Status.FAILED, error_message="The provider is down."
+    )
     client.force_login(alice)
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("jobs:job_retry", args=[failed.id]), HTTP_HX_REQUEST="true")
@@ -119,7 +104,7 @@ def test_it_retries_a_failed_job_as_a_new_job_pointing_back(
 
 
 def test_it_refuses_to_retry_a_job_that_has_not_finished(client, alice):
-    running = make_job(alice, status=Status.RUNNING)
+    running = StudioJobFactory(owner=alice, status=Status.RUNNING)
     client.force_login(alice)
     response = client.post(reverse("jobs:job_retry", args=[running.id]), HTTP_HX_REQUEST="true")
     assert response.status_code == 400
@@ -129,14 +114,14 @@ def test_it_refuses_to_retry_a_job_that_has_not_finished(client, alice):
 
 
 def test_charlie_gets_404_retrying_alices_job(client, alice, charlie):
-    failed = make_job(alice, status=Status.FAILED)
+    failed = StudioJobFactory(owner=alice, status=Status.FAILED)
     client.force_login(charlie)
     assert client.post(reverse("jobs:job_retry", args=[failed.id])).status_code == 404
     assert GenerationJob.objects.count() == 1
 
 
 def test_charlie_gets_404_for_alices_job_card_and_cancel(client, alice, charlie):
-    job = make_job(alice)
+    job = StudioJobFactory(owner=alice)
     client.force_login(charlie)
     assert client.get(reverse("jobs:job_card", args=[job.id])).status_code == 404
     assert client.post(reverse("jobs:job_cancel", args=[job.id])).status_code == 404
@@ -145,7 +130,7 @@ def test_charlie_gets_404_for_alices_job_card_and_cancel(client, alice, charlie)
 
 
 def test_a_cancelled_card_offers_retry_instead_of_cancel(client, alice):
-    job = make_job(alice, status=Status.RUNNING)
+    job = StudioJobFactory(owner=alice, status=Status.RUNNING)
     client.force_login(alice)
     response = client.post(reverse("jobs:job_cancel", args=[job.id]), HTTP_HX_REQUEST="true")
     body = response.content.decode()
@@ -159,7 +144,9 @@ def test_a_cancelled_card_offers_retry_instead_of_cancel(client, alice):
 
 
 def test_it_shows_the_latest_partial_image_of_a_running_job(client, alice):
-    job = make_job(alice, status=Status.RUNNING, partial_image_key=f"partials/{'a' * 8}/1.png")
+    job = StudioJobFactory(
+        owner=alice, status=Status.RUNNING, partial_image_key=f"partials/{'a' * 8}/1.png"
+    )
     client.force_login(alice)
     card = client.get(reverse("jobs:job_card", args=[job.id])).content.decode()
     assert reverse("jobs:job_partial_image", args=[job.id]) in card
@@ -170,8 +157,10 @@ def test_it_shows_the_latest_partial_image_of_a_running_job(client, alice):
 
 
 def test_the_final_images_replace_the_partial(client, alice):
-    job = make_job(alice, status=Status.SUCCEEDED, partial_image_key="partials/x/2.png")
-    image = make_image(job)
+    job = StudioJobFactory(
+        owner=alice, status=Status.SUCCEEDED, partial_image_key="partials/x/2.png"
+    )
+    image = ImageFactory(job=job)
     client.force_login(alice)
     card = client.get(reverse("jobs:job_card", args=[job.id])).content.decode()
     assert reverse("jobs:job_partial_image", args=[job.id]) not in card
@@ -179,13 +168,13 @@ def test_the_final_images_replace_the_partial(client, alice):
 
 
 def test_charlie_gets_404_for_alices_partial_image(client, alice, charlie):
-    job = make_job(alice, status=Status.RUNNING, partial_image_key="partials/x/0.png")
+    job = StudioJobFactory(owner=alice, status=Status.RUNNING, partial_image_key="partials/x/0.png")
     client.force_login(charlie)
     assert client.get(reverse("jobs:job_partial_image", args=[job.id])).status_code == 404
 
 
 def test_it_answers_404_while_there_is_no_partial_image(client, alice):
-    job = make_job(alice, status=Status.RUNNING)
+    job = StudioJobFactory(owner=alice, status=Status.RUNNING)
     client.force_login(alice)
     assert client.get(reverse("jobs:job_partial_image", args=[job.id])).status_code == 404
 
@@ -197,8 +186,8 @@ def test_it_lists_each_recent_prompt_once_newest_first_and_searches_them(
     client, alice, charlie, django_assert_num_queries
 ):
     for prompt in ["a red kite", "a blue whale", "a red kite", "a green field"]:
-        make_job(alice, prompt=prompt)
-    make_job(charlie, prompt="charlie's red secret")
+        StudioJobFactory(owner=alice, prompt=prompt)
+    StudioJobFactory(owner=charlie, prompt="charlie's red secret")
     client.force_login(alice)
     with django_assert_num_queries(3):  # session, user, prompts
         response = client.get(reverse("jobs:prompt_history"))
@@ -254,7 +243,9 @@ def test_it_opens_the_mask_editor_at_the_images_size(client, alice, alices_image
 @pytest.fixture
 def stored_image(alice, s3):
     """One of alice's images, really in storage: edits and variations read its bytes."""
-    job = make_job(alice, status=Status.SUCCEEDED, model="gpt-image-1.5", params={"n": 1})
+    job = StudioJobFactory(
+        owner=alice, status=Status.SUCCEEDED, model="gpt-image-1.5", params={"n": 1}
+    )
     return image_store(job=job, index=0, data=png_bytes(256, 256))
 
 
@@ -339,11 +330,11 @@ def test_the_studio_lists_jobs_with_a_constant_number_of_queries(
     client, alice, django_assert_num_queries
 ):
     client.force_login(alice)
-    make_image(make_job(alice, status=Status.SUCCEEDED))
+    ImageFactory(job=StudioJobFactory(owner=alice, status=Status.SUCCEEDED))
     with CaptureQueriesContext(connection) as one_job:
         assert client.get(reverse("jobs:studio")).status_code == 200
     for _ in range(4):
-        make_image(make_job(alice, status=Status.SUCCEEDED, prompt="another"))
+        ImageFactory(job=StudioJobFactory(owner=alice, status=Status.SUCCEEDED, prompt="another"))
     with django_assert_num_queries(len(one_job.captured_queries)):
         response = client.get(reverse("jobs:studio"))
     assert len(response.context["jobs"]) == 5

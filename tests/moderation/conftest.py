@@ -4,26 +4,13 @@ import pytest
 from PIL import Image as PILImage
 
 from gallery.services import image_store
-from jobs.models import GenerationJob
-from tests.factories import UserFactory
+from tests.factories import GenerationJobFactory, UserFactory
 
 
 def png(width=64, height=64):
     buffer = io.BytesIO()
     PILImage.new("RGB", (width, height), (200, 60, 90)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def make_job(owner, *, prompt="a quiet harbour", model="demo", **fields):
-    return GenerationJob.objects.create(
-        owner=owner,
-        provider="demo",
-        connection="demo",
-        model=model,
-        prompt=prompt,
-        params=fields.pop("params", {"n": 1}),
-        **fields,
-    )
 
 
 @pytest.fixture
@@ -34,7 +21,9 @@ def staff(db):
 @pytest.fixture
 def make_image(s3):
     def make(owner, *, prompt="alice's lighthouse at dusk", index=0):
-        return image_store(job=make_job(owner, prompt=prompt), index=index, data=png())
+        return image_store(
+            job=GenerationJobFactory(demo=True, owner=owner, prompt=prompt), index=index, data=png()
+        )
 
     return make
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from jobs.models import GenerationJob
-from tests.moderation.conftest import make_job
+from tests.factories import GenerationJobFactory
 
 Status = GenerationJob.Status
 
@@ -14,10 +14,14 @@ def test_the_dashboard_counts_jobs_failures_images_and_storage(
     client, staff, alice, bob, make_image, django_assert_max_num_queries
 ):
     images = [make_image(alice, prompt=f"img {i}") for i in range(2)]
-    make_job(alice, status=Status.FAILED, error_code="content_policy_violation")
-    make_job(bob, status=Status.FAILED, error_code="content_policy_violation")
-    make_job(bob, status=Status.FAILED, error_code="invalid_model")
-    make_job(bob, status=Status.SUCCEEDED, cost_usd=Decimal("3.5"))
+    GenerationJobFactory(
+        demo=True, owner=alice, status=Status.FAILED, error_code="content_policy_violation"
+    )
+    GenerationJobFactory(
+        demo=True, owner=bob, status=Status.FAILED, error_code="content_policy_violation"
+    )
+    GenerationJobFactory(demo=True, owner=bob, status=Status.FAILED, error_code="invalid_model")
+    GenerationJobFactory(demo=True, owner=bob, status=Status.SUCCEEDED, cost_usd=Decimal("3.5"))
     client.force_login(staff)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("moderation:dashboard"))

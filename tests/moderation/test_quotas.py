@@ -15,7 +15,7 @@ from jobs.models import GenerationJob
 from jobs.registry import get_model
 from moderation.models import Quota, TeamQuota
 from teams.models import Membership, Team
-from tests.moderation.conftest import make_job
+from tests.factories import GenerationJobFactory
 from tests.teams.conftest import image_in_team
 
 Status = GenerationJob.Status
@@ -27,7 +27,7 @@ def at(text: str) -> dt.datetime:
 
 
 def job_at(owner, when, **fields):
-    job = make_job(owner, **fields)
+    job = GenerationJobFactory(demo=True, owner=owner, **fields)
     GenerationJob.objects.filter(id=job.id).update(created_at=when)
     return job
 

@@ -11,14 +11,15 @@ from jobs.models import GenerationJob
 from moderation import selectors
 from moderation.models import Quota
 from teams.models import Membership, Team
-from tests.moderation.conftest import make_job, png
+from tests.factories import GenerationJobFactory
+from tests.moderation.conftest import png
 from tests.teams.conftest import image_in_team
 
 Status = GenerationJob.Status
 
 
 def job_at(owner, when, **fields):
-    job = make_job(owner, **fields)
+    job = GenerationJobFactory(demo=True, owner=owner, **fields)
     GenerationJob.objects.filter(id=job.id).update(created_at=when)
     return job
 
@@ -105,5 +106,5 @@ def test_staff_see_a_members_spend_and_quota(client, staff, alice, spending):
     ],
 )
 def test_a_reported_cost_is_used_only_when_it_is_a_number(alice, usage, spend):
-    make_job(alice, cost_usd=Decimal("0.04"), usage=usage)
+    GenerationJobFactory(demo=True, owner=alice, cost_usd=Decimal("0.04"), usage=usage)
     assert selectors.usage_get(user=alice).spend_this_month == spend

@@ -10,15 +10,9 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import GenerationJob
 from ops.logformat import JsonFormatter
+from tests.factories import GenerationJobFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def make_job(owner, **fields) -> GenerationJob:
-    return GenerationJob.objects.create(
-        owner=owner, provider="openai_images", connection="openai", model="dall-e-3",
-        prompt="a lighthouse", **fields,
-    )  # fmt: skip
 
 
 def transitions(caplog) -> list[logging.LogRecord]:
@@ -26,7 +20,7 @@ def transitions(caplog) -> list[logging.LogRecord]:
 
 
 def test_a_cancel_logs_its_transition(alice, caplog):
-    job = make_job(alice)
+    job = GenerationJobFactory(owner=alice, prompt="a lighthouse", params={})
     with caplog.at_level(logging.INFO, logger="atelier.jobs"):
         assert services.job_cancel(job=job)
     (record,) = transitions(caplog)
@@ -40,7 +34,7 @@ def test_a_cancel_logs_its_transition(alice, caplog):
 
 
 def test_a_job_past_its_deadline_logs_its_failure_with_the_code(alice, caplog, settings):
-    job = make_job(alice)
+    job = GenerationJobFactory(owner=alice, prompt="a lighthouse", params={})
     GenerationJob.objects.filter(id=job.id).update(
         created_at=timezone.now() - dt.timedelta(seconds=settings.ATELIER_JOB_DEADLINE_SECONDS + 60)
     )
@@ -52,7 +46,7 @@ def test_a_job_past_its_deadline_logs_its_failure_with_the_code(alice, caplog, s
 
 
 def test_json_lines_carry_the_transition_fields(alice, caplog):
-    job = make_job(alice)
+    job = GenerationJobFactory(owner=alice, prompt="a lighthouse", params={})
     with caplog.at_level(logging.INFO, logger="atelier.jobs"):
         services.job_cancel(job=job)
     (record,) = transitions(caplog)

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import GenerationJob
+from jobs.services import reaper
+from tests.factories import GenerationJobFactory
 
 Status = GenerationJob.Status
 
@@ -15,24 +17,14 @@ Status = GenerationJob.Status
 @pytest.fixture
 def enqueued(monkeypatch):
     sent = []
-    monkeypatch.setattr(
-        services, "job_enqueue", lambda *, job_id, countdown=None: sent.append(job_id)
-    )
+
+    def enqueue(*, job_id, countdown=None):
+        sent.append(job_id)
+
+    # The reaper calls the name it imported; callers elsewhere go through jobs.services.
+    monkeypatch.setattr(services, "job_enqueue", enqueue)
+    monkeypatch.setattr(reaper, "job_enqueue", enqueue, raising=False)
     return sent
-
-
-def make_job(owner, **fields):
-    job = GenerationJob.objects.create(
-        owner=owner,
-        provider="openai_images",
-        connection="openai",
-        model="dall-e-3",
-        prompt="a reaped job",
-        params={"size": "1024x1024", "n": 1},
-    )
-    GenerationJob.objects.filter(id=job.id).update(**fields)
-    job.refresh_from_db()
-    return job
 
 
 def ago(seconds):
@@ -40,8 +32,11 @@ def ago(seconds):
 
 
 def test_it_requeues_a_queued_job_whose_message_was_lost(alice, enqueued):
-    job = make_job(alice, updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5))
-    fresh = make_job(alice)
+    job = GenerationJobFactory(
+        owner=alice,
+        updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5),
+    )
+    fresh = GenerationJobFactory(owner=alice)
     report = services.jobs_reap()
     assert report.requeued == [job.id]
     assert enqueued == [job.id]
@@ -49,15 +44,20 @@ def test_it_requeues_a_queued_job_whose_message_was_lost(alice, enqueued):
 
 
 def test_two_reapers_never_requeue_the_same_job_twice(alice, enqueued):
-    make_job(alice, updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5))
+    GenerationJobFactory(
+        owner=alice,
+        updated_at=ago(settings.ATELIER_QUEUED_STALE_SECONDS + 5),
+    )
     services.jobs_reap()
     services.jobs_reap()
     assert len(enqueued) == 1
 
 
 def test_a_running_job_with_a_live_lease_is_left_alone(alice, enqueued):
-    make_job(
-        alice, status=Status.RUNNING, lease_expires_at=timezone.now() + dt.timedelta(minutes=1)
+    GenerationJobFactory(
+        owner=alice,
+        status=Status.RUNNING,
+        lease_expires_at=timezone.now() + dt.timedelta(minutes=1),
     )
     assert services.jobs_reap().requeued == []
 
@@ -65,8 +65,8 @@ def test_a_running_job_with_a_live_lease_is_left_alone(alice, enqueued):
 def test_a_dead_workers_job_mid_call_ends_unknown_without_calling_again(
     alice, enqueued, fake_provider
 ):
-    job = make_job(
-        alice,
+    job = GenerationJobFactory(
+        owner=alice,
         status=Status.RUNNING,
         attempts=1,
         lease_expires_at=ago(1),
@@ -83,8 +83,12 @@ def test_a_dead_workers_job_mid_call_ends_unknown_without_calling_again(
 
 
 def test_a_dead_workers_job_before_the_call_runs_normally(alice, enqueued, fake_provider, s3):
-    job = make_job(
-        alice, status=Status.RUNNING, attempts=1, lease_expires_at=ago(1), prompt="a job never sent"
+    job = GenerationJobFactory(
+        owner=alice,
+        status=Status.RUNNING,
+        attempts=1,
+        lease_expires_at=ago(1),
+        prompt="a job never sent",
     )
     services.jobs_reap()
     services.job_run(job_id=job.id)
@@ -94,8 +98,8 @@ def test_a_dead_workers_job_before_the_call_runs_normally(alice, enqueued, fake_
 
 
 def test_it_fails_jobs_past_their_deadline_with_a_clear_message(alice, enqueued):
-    job = make_job(
-        alice,
+    job = GenerationJobFactory(
+        owner=alice,
         created_at=ago(settings.ATELIER_JOB_DEADLINE_SECONDS + 1),
         updated_at=ago(settings.ATELIER_JOB_DEADLINE_SECONDS + 1),
     )
@@ -169,7 +173,7 @@ def test_staff_resume_a_job_whose_storage_stayed_down_without_paying_again(
 
 
 def test_a_failed_job_without_a_kept_answer_is_not_resumed(alice):
-    job = make_job(alice, status=Status.FAILED, error_code="invalid_model")
+    job = GenerationJobFactory(owner=alice, status=Status.FAILED, error_code="invalid_model")
     assert services.job_resume(job=job) is False
     job.refresh_from_db()
     assert job.status == Status.FAILED

@@ -10,13 +10,17 @@ from jobs.registry import get_model
 from moderation import selectors
 from moderation.models import TeamQuota
 from teams.models import Invitation
-from tests.moderation.conftest import make_job
+from tests.factories import GenerationJobFactory
 from tests.teams.conftest import image_in_team
 
 
 def test_a_members_own_work_stays_off_the_teams_usage_page(client, alice, bob, team):
-    make_job(bob, prompt="bob's private project", cost_usd=Decimal("9.00"))
-    shared = make_job(bob, prompt="for the team", cost_usd=Decimal("0.25"))
+    GenerationJobFactory(
+        demo=True, owner=bob, prompt="bob's private project", cost_usd=Decimal("9.00")
+    )
+    shared = GenerationJobFactory(
+        demo=True, owner=bob, prompt="for the team", cost_usd=Decimal("0.25")
+    )
     image_in_team(shared, team)
     [row] = selectors.team_spend(user=alice)
     assert (row["team"], row["jobs"], row["spend"]) == ("Studio North", 1, Decimal("0.2500"))
@@ -27,9 +31,12 @@ def test_a_members_own_work_stays_off_the_teams_usage_page(client, alice, bob, t
 
 def test_an_invited_user_is_neither_counted_nor_limited_by_the_team(alice, charlie, team):
     TeamQuota.objects.create(team=team, daily_images=1, monthly_spend_usd=Decimal("0.10"))
-    image_in_team(make_job(alice, cost_usd=Decimal("5.00"), params={"n": 1}), team)
+    image_in_team(
+        GenerationJobFactory(demo=True, owner=alice, cost_usd=Decimal("5.00"), params={"n": 1}),
+        team,
+    )
     Invitation.objects.create(team=team, username="charlie", invited_by=alice)
-    make_job(charlie, cost_usd=Decimal("3.00"))
+    GenerationJobFactory(demo=True, owner=charlie, cost_usd=Decimal("3.00"))
     # The team's quota is spent, but charlie only has an invitation: his jobs go ahead.
     admission_check(user=charlie, prompt="a kite", spec=get_model("demo"), now=None)
     assert selectors.team_usage_list(user=charlie) == []
@@ -42,7 +49,7 @@ def test_team_spend_counts_a_job_once_per_team(alice, bob, team):
 
     other = Team.objects.create(name="Other")
     Membership.objects.create(team=other, user=alice, role="owner")
-    job = make_job(alice, cost_usd=Decimal("1.00"), params={"n": 3})
+    job = GenerationJobFactory(demo=True, owner=alice, cost_usd=Decimal("1.00"), params={"n": 3})
     image_in_team(job, team, index=0)
     image_in_team(job, team, index=1)
     image_in_team(job, other, index=2)
