@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from api.models import JobOrigin
 from gallery.models import Image
 from jobs.models import GenerationJob
 from teams.models import Membership
@@ -160,13 +161,12 @@ def job_payload(*, job: GenerationJob, event_type: str) -> dict:
 
 
 def _job_teams(job: GenerationJob) -> Q:
-    """Endpoints of the teams the job's work belongs to: those whose library holds its images
-    (jobs belong to people; a team's figures count the same way, moderation.selectors)."""
+    """Endpoints of the teams the job's work belongs to: the team an API token made it for,
+    and those whose library holds its images (jobs belong to people; a team's figures count
+    work the same way, see moderation.selectors.team_jobs)."""
     in_library = Image.objects.filter(job_id=job.id, team__isnull=False).values("team_id")
-    teams = Q(team_id__in=in_library)
-    # Should jobs one day record the team they were made for, that team hears too.
-    team_id = getattr(job, "team_id", None)
-    return teams | Q(team_id=team_id) if team_id is not None else teams
+    made_for = JobOrigin.objects.filter(job_id=job.id, team__isnull=False).values("team_id")
+    return Q(team_id__in=in_library) | Q(team_id__in=made_for)
 
 
 def _matching_endpoints(job: GenerationJob, event_type: str) -> list[Endpoint]:

@@ -268,6 +268,26 @@ def test_a_team_endpoint_hears_of_jobs_in_its_library(alice, bob, receiver, loop
 
 
 @pytest.mark.django_db
+def test_a_team_endpoint_hears_of_jobs_a_team_token_made(alice, bob, receiver, loopback_allowed):
+    from api.models import AccessToken, JobOrigin
+
+    team = team_create(user=bob, name="Studio B")
+    Membership.objects.create(team=team, user=alice, role=Membership.Role.EDITOR)
+    team_endpoint = services.endpoint_create(
+        user=bob, team=team, url=receiver.url, event_types=["job.succeeded"]
+    )
+    token = AccessToken.objects.create(
+        user=alice, team=team, name="ci", scopes=["generate"], key_hash="0" * 64, prefix="atl_x"
+    )
+    job = finished_job(alice)
+    JobOrigin.objects.create(job=job, token=token, team=team)
+
+    services.deliveries_create_for_job(job_id=job.id)
+
+    assert list(Delivery.objects.values_list("endpoint_id", flat=True)) == [team_endpoint.id]
+
+
+@pytest.mark.django_db
 def test_only_team_owners_register_team_endpoints(alice, bob, receiver, loopback_allowed):
     from django.core.exceptions import ValidationError
 
