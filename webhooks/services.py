@@ -447,6 +447,7 @@ def deliveries_sweep() -> list[uuid.UUID]:
         .filter(
             Q(owner__webhook_endpoints__enabled=True)
             | Q(images__team__webhook_endpoints__enabled=True)
+            | Q(api_origin__team__webhook_endpoints__enabled=True)
         )
         .values_list("id", flat=True)
         .distinct()
