@@ -357,6 +357,14 @@ if not isinstance(ATELIER_CONNECTIONS, list) or not all(
 ATELIER_MIDJOURNEY_POLL_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_SECONDS", 2, minimum=1)
 ATELIER_MIDJOURNEY_POLL_MAX_SECONDS = env_int("ATELIER_MIDJOURNEY_POLL_MAX_SECONDS", 30, minimum=1)
 ATELIER_MIDJOURNEY_TIMEOUT = env_int("ATELIER_MIDJOURNEY_TIMEOUT", 1800, minimum=60)
+# Atelier's own address as the Midjourney proxy reaches it: set, each task is submitted with
+# a callback URL under it (/hooks/midjourney/...), and polls become a rarer safety net.
+ATELIER_PUBLIC_URL = env_str("ATELIER_PUBLIC_URL").rstrip("/")
+if ATELIER_PUBLIC_URL and not ATELIER_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("ATELIER_PUBLIC_URL must start with http:// or https://")
+ATELIER_MIDJOURNEY_CALLBACK_POLL_SECONDS = env_int(
+    "ATELIER_MIDJOURNEY_CALLBACK_POLL_SECONDS", 60, minimum=1
+)
 
 # Webhooks (webhooks app). Endpoints reach only public addresses unless listed here (same
 # format as ATELIER_OPENAI_ALLOWED_NETWORKS); checked when registered and at every delivery.

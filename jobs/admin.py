@@ -91,7 +91,16 @@ class ProviderConnectionForm(forms.ModelForm):
 
     class Meta:
         model = ProviderConnection
-        fields = ("name", "family", "base_url", "model_names", "allowed_networks", "enabled")
+        fields = (
+            "name",
+            "family",
+            "base_url",
+            "model_names",
+            "allowed_networks",
+            "swap_face_enabled",
+            "stream_replies",
+            "enabled",
+        )
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -48,6 +48,10 @@ class Connection:
     # Networks and host names its downloads may reach besides the public internet (a
     # self-hosted proxy on the LAN); empty unless an administrator lists some.
     allowed_networks: tuple[str, ...] = ()
+    # Midjourney: InsightFace face swaps offered (off unless an administrator says so).
+    swap_face: bool = False
+    # Chat completions: replies asked for with ``stream: true``.
+    stream: bool = False
 
 
 # -- keys at rest --------------------------------------------------------------
@@ -170,6 +174,8 @@ def _from_json(entry: dict) -> Connection:
         api_key=api_key,
         models=_check_models(name, family, entry.get("models") or []),
         allowed_networks=tuple(allowed),
+        swap_face=entry.get("swap_face") is True,
+        stream=entry.get("stream") is True,
     )
 
 
@@ -223,6 +229,8 @@ def _admin_connections() -> list[Connection]:
                 source="admin",
                 key_problem=key_problem,
                 allowed_networks=tuple(row.allowed_networks or ()),
+                swap_face=row.swap_face_enabled,
+                stream=row.stream_replies,
             )
         )
     return connections

@@ -34,6 +34,10 @@ class GenerationJob(models.Model):
         DESCRIBE = "describe", _("Describe")
         # A follow-up on a provider task, e.g. a Midjourney upscale (U1) or variation (V2).
         ACTION = "action", _("Action")
+        # Midjourney's prompt analysis: shorter prompts suggested, kept in response_text.
+        SHORTEN = "shorten", _("Shorten")
+        # InsightFace through the Midjourney proxy: a face put onto another image's person.
+        SWAP_FACE = "swap_face", _("Face swap")
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
 
@@ -84,6 +88,14 @@ class GenerationJob(models.Model):
     # Follow-ups the provider offers once the task is done (Midjourney's buttons):
     # [{"custom_id": ..., "label": ..., "emoji": ...}].
     provider_actions = models.JSONField(default=list, blank=True)
+    # The path secret of this job's callback URL (the proxy's callbacks are unsigned);
+    # empty when Atelier has no public address and only polls.
+    provider_callback_secret = models.CharField(max_length=64, blank=True, editable=False)
+    # The newest state of the provider's task seen by a poll or a callback, so that one
+    # arriving out of order (or twice) changes nothing.
+    provider_task_state = models.JSONField(default=dict, blank=True)
+    # The seed Midjourney drew the image with, fetched on request ("Get seed").
+    provider_seed = models.CharField(max_length=32, blank=True)
     # Follow-ups (Midjourney buttons, retries, remixes) point at the job they came from.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
@@ -141,6 +153,17 @@ class ProviderConnection(models.Model):
         blank=True,
         help_text="Networks or host names its image downloads may reach besides the public "
         "internet, e.g. a proxy on the LAN.",
+    )
+    # Face swaps change a real person's face: off unless an administrator turns them on.
+    swap_face_enabled = models.BooleanField(
+        default=False,
+        help_text="Midjourney connections: offer InsightFace face swaps (each one is recorded "
+        "as a moderation event).",
+    )
+    stream_replies = models.BooleanField(
+        default=False,
+        help_text="Chat-completion connections: ask for streamed replies and show their "
+        "progress text while they arrive.",
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -65,3 +65,26 @@ def edit_models() -> list[ModelSpec]:
 def variation_model() -> ModelSpec | None:
     """The offered model that makes variations of any image, if there is one."""
     return next((spec for spec in offered_models() if spec.variations), None)
+
+
+def midjourney_modal(*, job: GenerationJob, custom_id: str) -> dict:
+    """What a Midjourney modal dialog shows: the button, the prompt to confirm, and for
+    Vary (Region) the image to paint over; 404 for a button the task does not offer."""
+    from django.http import Http404
+
+    from gallery.selectors import image_urls
+    from jobs.providers.midjourney import INPAINT_PREFIX, button_name, opens_modal
+
+    button = next((b for b in job.provider_actions if b.get("custom_id") == custom_id), None)
+    if button is None or not opens_modal(custom_id):
+        raise Http404("That button opens no modal.")
+    image = job.images.first() if custom_id.startswith(INPAINT_PREFIX) else None
+    if custom_id.startswith(INPAINT_PREFIX) and image is None:
+        raise Http404("The image to vary is gone.")
+    return {
+        "job": job,
+        "button": button,
+        "button_name": button_name(button),
+        "image": image,
+        "urls": image_urls(image) if image is not None else None,
+    }

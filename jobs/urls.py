@@ -12,6 +12,12 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<uuid:job_id>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<uuid:job_id>/action/", views.job_midjourney_action, name="job_midjourney_action"),
+    path("jobs/<uuid:job_id>/modal/", views.job_midjourney_modal, name="job_midjourney_modal"),
+    path(
+        "hooks/midjourney/<uuid:job_id>/<str:secret>/",
+        views.midjourney_hook,
+        name="midjourney_hook",
+    ),
     path("images/<int:image_id>/edit/", views.image_edit, name="image_edit"),
     path("images/<int:image_id>/variations/", views.image_variations, name="image_variations"),
 ]

@@ -1,12 +1,14 @@
+import json
 import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -16,6 +18,7 @@ from jobs.admission import JobRefused
 from jobs.connections import offered_controls
 from jobs.forms import EditForm, GenerationForm, initial_from_image, initial_from_job
 from jobs.registry import Kind
+from jobs.services import midjourney
 
 
 def _card_actions() -> dict:
@@ -219,13 +222,42 @@ def job_midjourney_action(request, job_id):
     """One of a finished Midjourney task's buttons (U1, V2, reroll …) as a follow-up job."""
     job = selectors.job_get(user=request.user, job_id=job_id)
     custom_id = request.POST.get("custom_id", "")
+    mask = request.FILES.get("mask")
     return _follow_up(
         request,
         job,
         lambda: services.job_create_midjourney_action(
-            user=request.user, job=job, custom_id=custom_id
+            user=request.user,
+            job=job,
+            custom_id=custom_id,
+            prompt=request.POST.get("prompt"),
+            mask=mask.read() if mask else None,
         ),
     )
+
+
+@login_required
+@require_GET
+def job_midjourney_modal(request, job_id):
+    """The dialog of a button that opens a modal: the prompt to confirm, and for
+    Vary (Region) the mask editor over the image."""
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    context = selectors.midjourney_modal(job=job, custom_id=request.GET.get("custom_id", ""))
+    return render(request, "jobs/partials/mj_modal.html", context)
+
+
+@csrf_exempt
+@require_POST
+def midjourney_hook(request, job_id, secret):
+    """The Midjourney proxy's callback (notifyHook): the task as JSON. It is unsigned, so
+    the per-job secret in the path is what makes it the job's."""
+    try:
+        payload = json.loads(request.body or b"null")
+    except ValueError:
+        return HttpResponseBadRequest("The body is not JSON.")
+    if not midjourney.midjourney_callback(job_id=job_id, secret=secret, payload=payload):
+        raise Http404("No such callback.")
+    return HttpResponse(status=204)
 
 
 @login_required

@@ -261,6 +261,14 @@ CATALOG: dict[str, ErrorKind] = {
         gettext_noop("That button is not offered on this Midjourney image."),
         retryable=False,
     ),
+    "mj_no_seed": ErrorKind(
+        gettext_noop(
+            "Midjourney's proxy could not find this image's seed. It needs the account's "
+            "Midjourney (or Niji) direct-message channel configured on its side; ask an "
+            "administrator."
+        ),
+        retryable=False,
+    ),
 }
 
 
@@ -272,6 +280,7 @@ _SHOWS_DETAIL = {
     "mj_submit_failed",
     "mj_task_failed",
     "mj_validation_error",
+    "mj_no_seed",
 }
 
 

@@ -1,8 +1,17 @@
 """Midjourney through a midjourney-proxy style task API (seed 002), with httpx.
 
-Midjourney has no official API or SDK. A task is submitted once (``/mj/submit/*``),
-then polled (``/mj/task/{id}/fetch``) until it succeeds or fails; the job logic in
-``jobs.services`` decides when to poll, so nothing here sleeps.
+Midjourney has no official API or SDK. A task is submitted once (``/mj/submit/*``); the
+proxy then POSTs the task to the submit's ``notifyHook`` on every change, and the task can
+be polled (``/mj/task/{id}/fetch``, or many at once with ``/mj/task/list-by-condition``)
+until it succeeds or fails. The job logic in ``jobs.services`` decides when to poll, so
+nothing here sleeps.
+
+Shapes follow trueai-org/midjourney-proxy 11.10.3 (commit ed32197657d7, August 2026):
+``SubmitController`` (imagine, blend, describe, shorten, action, modal with
+``maskBase64``), ``TaskController`` (fetch, cancel, list-by-condition, image-seed),
+``InsightFaceController`` (swap), ``BaseSubmitDTO`` (``notifyHook``, ``state``) and
+``NotifyService`` (the callback body is the task itself, camelCase, unsigned). Its
+``GET /mj/task/queue`` was withdrawn in 10.0.1; older proxies still answer it.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import httpx
@@ -32,9 +41,24 @@ SUBMIT_ERRORS = {
 _HTTP_ERRORS = {401: "invalid_api_key", 403: "access_denied", 404: "endpoint_not_found"}
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCEL"}
-# Buttons that need input Atelier cannot give (Vary (Region) wants a painted mask) are
-# not offered, rather than offered and failing at the proxy.
-UNSUPPORTED_BUTTON_PREFIXES = ("MJ::Inpaint::",)
+WAITING = {"NOT_START", "SUBMITTED"}
+# Buttons whose action opens a modal the proxy waits on: Atelier asks for the prompt (and
+# for Vary (Region), a painted mask) before the action is sent.
+MODAL_BUTTON_PREFIXES = ("MJ::CustomZoom::", "MJ::Inpaint::", "MJ::Job::PicReader::")
+INPAINT_PREFIX = "MJ::Inpaint::"
+# The order of a task's states, as the proxy's NotifyService compares them: an
+# observation that sorts below the one already seen is out of date. A modal sorts
+# lowest (it is confirmed into SUBMITTED); a cancel is as final as a failure.
+_STATUS_ORDER = {
+    "NOT_START": 0.0,
+    "MODAL": 0.0,
+    "SUBMITTED": 1.0,
+    "IN_PROGRESS": 3.0,
+    "FAILURE": 4.0,
+    "CANCEL": 4.0,
+    "SUCCESS": 5.0,
+}
+_QUEUED_AHEAD = re.compile(r"前面还有\s*(\d+)\s*个任务|(\d+)\s+(?:tasks?\s+)?ahead", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,6 +66,13 @@ class SubmitResult:
     task_id: str
     code: int
     description: str = ""
+
+    @property
+    def queue_position(self) -> int | None:
+        """The task's place in the proxy's queue when the submit says (code 22: "排队中，
+        前面还有1个任务", one task ahead, so second in line)."""
+        match = _QUEUED_AHEAD.search(self.description) if self.code == 22 else None
+        return int(match[1] or match[2]) + 1 if match else None
 
 
 @dataclass(frozen=True)
@@ -54,10 +85,35 @@ class MidjourneyTask:
     prompt: str = ""
     final_prompt: str = ""
     buttons: list[dict] = field(default_factory=list)
+    # The caller's tag, echoed back (Atelier sends the job's id).
+    state: str = ""
+    description: str = ""
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def order(self) -> float:
+        """Where this observation sits in the task's life (see ``_STATUS_ORDER``)."""
+        base = _STATUS_ORDER.get(self.status, 0.0)
+        if self.status == "IN_PROGRESS" and self.progress.endswith("%"):
+            try:
+                base += min(99.0, float(self.progress[:-1])) / 100
+            except ValueError:
+                pass
+        return base
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MidjourneyTask | None:
+        """A task stored with ``as_dict`` (None for an empty or unreadable one)."""
+        if not isinstance(data, dict) or not data.get("id"):
+            return None
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
     @classmethod
     def from_json(cls, data: dict) -> MidjourneyTask:
@@ -73,9 +129,7 @@ class MidjourneyTask:
                 "emoji": b.get("emoji") or "",
             }
             for b in data.get("buttons") or []
-            if isinstance(b, dict)
-            and b.get("customId")
-            and not str(b["customId"]).startswith(UNSUPPORTED_BUTTON_PREFIXES)
+            if isinstance(b, dict) and b.get("customId")
         ]
         return cls(
             id=str(data["id"]),
@@ -86,6 +140,8 @@ class MidjourneyTask:
             prompt=str(data.get("prompt") or ""),
             final_prompt=str(properties.get("finalPrompt") or data.get("promptEn") or ""),
             buttons=buttons,
+            state=str(data.get("state") or ""),
+            description=str(data.get("description") or ""),
         )
 
 
@@ -165,23 +221,50 @@ class MidjourneyClient:
             SUBMIT_ERRORS.get(code, "mj_submit_failed"), detail=f"code {code}: {description}"
         )
 
-    def imagine(self, *, prompt: str, images: Sequence[InputFile] = ()) -> SubmitResult:
+    def imagine(
+        self, *, prompt: str, images: Sequence[InputFile] = (), hook: Hook | None = None
+    ) -> SubmitResult:
         payload = {"prompt": prompt, "base64Array": [_data_url(i) for i in images]}
-        return self._submit("/mj/submit/imagine", payload)
+        return self._submit("/mj/submit/imagine", _hooked(payload, hook))
 
-    def blend(self, *, images: list[InputFile], dimensions: str = "SQUARE") -> SubmitResult:
+    def blend(
+        self, *, images: list[InputFile], dimensions: str = "SQUARE", hook: Hook | None = None
+    ) -> SubmitResult:
         payload = {"base64Array": [_data_url(i) for i in images], "dimensions": dimensions}
-        return self._submit("/mj/submit/blend", payload)
+        return self._submit("/mj/submit/blend", _hooked(payload, hook))
 
-    def describe(self, *, image: InputFile) -> SubmitResult:
-        return self._submit("/mj/submit/describe", {"base64": _data_url(image)})
+    def describe(self, *, image: InputFile, hook: Hook | None = None) -> SubmitResult:
+        return self._submit("/mj/submit/describe", _hooked({"base64": _data_url(image)}, hook))
 
-    def action(self, *, task_id: str, custom_id: str) -> SubmitResult:
-        return self._submit("/mj/submit/action", {"taskId": task_id, "customId": custom_id})
+    def shorten(self, *, prompt: str, hook: Hook | None = None) -> SubmitResult:
+        """Prompt analysis: the finished task's description lists shorter prompts."""
+        return self._submit("/mj/submit/shorten", _hooked({"prompt": prompt}, hook))
 
-    def modal(self, *, task_id: str, prompt: str) -> SubmitResult:
-        """Confirm a task an action left waiting in a modal (status MODAL, submit code 21)."""
-        return self._submit("/mj/submit/modal", {"taskId": task_id, "prompt": prompt})
+    def swap_face(
+        self, *, source: InputFile, target: InputFile, hook: Hook | None = None
+    ) -> SubmitResult:
+        """InsightFace: the face in ``source`` put onto the person in ``target``."""
+        payload = {"sourceBase64": _data_url(source), "targetBase64": _data_url(target)}
+        return self._submit("/mj/insight-face/swap", _hooked(payload, hook))
+
+    def action(self, *, task_id: str, custom_id: str, hook: Hook | None = None) -> SubmitResult:
+        payload = {"taskId": task_id, "customId": custom_id}
+        return self._submit("/mj/submit/action", _hooked(payload, hook))
+
+    def modal(
+        self,
+        *,
+        task_id: str,
+        prompt: str,
+        mask: InputFile | None = None,
+        hook: Hook | None = None,
+    ) -> SubmitResult:
+        """Confirm a task an action left waiting in a modal (status MODAL, submit code 21);
+        Vary (Region) also takes the painted region as ``maskBase64``."""
+        payload: dict = {"taskId": task_id, "prompt": prompt}
+        if mask is not None:
+            payload["maskBase64"] = _data_url(mask)
+        return self._submit("/mj/submit/modal", _hooked(payload, hook))
 
     def fetch(self, task_id: str) -> MidjourneyTask:
         try:
@@ -203,6 +286,48 @@ class MidjourneyClient:
     def cancel(self, task_id: str, *, timeout: float | None = None) -> None:
         self._request("POST", f"/mj/task/{task_id}/cancel", timeout=timeout)
 
+    def queue(self) -> list[str] | None:
+        """The ids waiting in the proxy's queue, first in line first; None when the proxy
+        does not say (``/mj/task/queue`` is gone since midjourney-proxy 10.0.1)."""
+        try:
+            data = self._request("GET", "/mj/task/queue", timeout=10.0)
+        except ProviderError as exc:
+            if exc.code in ("endpoint_not_found", "invalid_request", "access_denied"):
+                return None
+            raise
+        if not isinstance(data, list):
+            return None
+        return [str(item.get("id")) for item in data if isinstance(item, dict) and item.get("id")]
+
+    def image_seed(self, task_id: str) -> str:
+        """The seed of a finished task's image. The proxy finds it through the account's
+        Midjourney DM channel; without one it answers a failure, raised as ``mj_no_seed``."""
+        try:
+            data = self._request("GET", f"/mj/task/{task_id}/image-seed", timeout=90.0)
+        except ProviderError as exc:
+            if exc.code in ("endpoint_not_found", "invalid_request"):
+                raise ProviderError("mj_no_seed", detail=exc.detail) from exc
+            raise
+        if not isinstance(data, dict):
+            raise ProviderError("bad_response", detail=str(data)[:300])
+        if data.get("code") == 1 and data.get("result") not in (None, ""):
+            return str(data["result"])
+        raise ProviderError("mj_no_seed", detail=str(data.get("description") or "")[:300])
+
+
+@dataclass(frozen=True)
+class Hook:
+    """Where the proxy reports the task (``notifyHook``) and the tag it echoes (``state``)."""
+
+    url: str
+    state: str = ""
+
+
+def _hooked(payload: dict, hook: Hook | None) -> dict:
+    if hook is None or not hook.url:
+        return payload
+    return {**payload, "notifyHook": hook.url, "state": hook.state}
+
 
 _NUMBER_MARK = re.compile(r"^\s*(?:[1-9]\ufe0f?\u20e3|[1-9][.)])\s*")
 
@@ -215,6 +340,24 @@ def described_prompts(text: str) -> list[str]:
         if prompt:
             prompts.append(prompt)
     return prompts
+
+
+def shortened_prompts(text: str) -> list[str]:
+    """The prompts a shorten task suggests: the lines after "Shortened prompts" in its
+    description, each without its 1️⃣ 2️⃣ … marker (as the proxy reads them back)."""
+    start = (text or "").find("Shortened prompts")
+    if start < 0:
+        return []
+    prompts = []
+    for line in text[start:].splitlines()[1:]:
+        prompt = _NUMBER_MARK.sub("", line.strip().strip("*").strip()).strip()
+        if prompt:
+            prompts.append(prompt)
+    return prompts
+
+
+def opens_modal(custom_id: str) -> bool:
+    return str(custom_id).startswith(MODAL_BUTTON_PREFIXES)
 
 
 def button_name(button: dict) -> str:

@@ -18,6 +18,16 @@ def button_name(button: dict) -> str:
 
 
 @register.filter
+def opens_modal(custom_id: str) -> bool:
+    return midjourney.opens_modal(custom_id)
+
+
+@register.filter
+def shortened_prompts(text: str) -> list[str]:
+    return midjourney.shortened_prompts(text)
+
+
+@register.filter
 def job_error(job) -> str:
     return message_display(job.error_code, job.error_message)
 
@@ -25,4 +35,6 @@ def job_error(job) -> str:
 @register.filter
 def job_progress(progress: str) -> str:
     # Our own progress words are catalogue entries; a provider's ("45%") is shown as sent.
-    return stored_text(progress, [])
+    from jobs.services.midjourney import MJ_QUEUE_POSITION
+
+    return stored_text(progress, [MJ_QUEUE_POSITION])

@@ -85,7 +85,7 @@ def test_a_task_goes_submitted_in_progress_then_success_and_the_grid_is_stored(
     assert (image.width, image.height) == (1024, 1024)
     assert image.original_key in bucket_keys(s3)
     labels = [a["label"] or a["emoji"] for a in job.provider_actions]
-    # The grid also has Vary (Region), which needs a mask Atelier cannot send: not offered.
+    # Vary (Region) and Custom Zoom belong to an upscaled image, not the grid.
     assert labels == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
     assert len(mj_calls(fake_connections, "/mj/submit/")) == 1
     assert len(mj_calls(fake_connections, "/fetch")) == 2
@@ -326,15 +326,27 @@ def finished(imagine, prompt):
     return job
 
 
+def upscaled(imagine, alice, prompt):
+    """An upscale (U1) of a finished grid: the image whose buttons open modals."""
+    grid = finished(imagine, prompt)
+    u1 = next(a for a in grid.provider_actions if a["label"] == "U1")
+    job = services.job_create_midjourney_action(user=alice, job=grid, custom_id=u1["custom_id"])
+    run(job)
+    poll(job)
+    poll(job)
+    assert job.status == Status.SUCCEEDED, job.error_message
+    return job
+
+
 def test_a_button_that_opens_a_modal_is_confirmed_once_then_polled(
     imagine, alice, fake_connections
 ):
-    job = finished(imagine, "a harbour at night fake:mj_modal")
+    job = upscaled(imagine, alice, "a harbour at night")
     zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
     child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
 
     run(child)  # the action answers 21: its task waits in a modal
-    [action] = mj_calls(fake_connections, "/mj/submit/action")
+    action = mj_calls(fake_connections, "/mj/submit/action")[-1]
     assert action.status == 200
     assert fake_connections.mj_tasks[child.provider_task_id]["status"] == "MODAL"
     assert child.status == Status.RUNNING and child.provider_modal_sent_at is None
@@ -351,11 +363,11 @@ def test_a_button_that_opens_a_modal_is_confirmed_once_then_polled(
     assert child.status == Status.SUCCEEDED, child.error_message
     assert Image.objects.filter(job=child).count() == 1
     assert len(mj_calls(fake_connections, "/mj/submit/modal")) == 1
-    assert len(mj_calls(fake_connections, "/mj/submit/action")) == 1
+    assert len(mj_calls(fake_connections, "/mj/submit/action")) == 2  # U1, then Custom Zoom
 
 
 def test_a_modal_already_confirmed_is_never_confirmed_again(imagine, alice, fake_connections):
-    job = finished(imagine, "a quiet bay fake:mj_modal")
+    job = upscaled(imagine, alice, "a quiet bay")
     zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
     child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
     run(child)
@@ -376,15 +388,15 @@ def test_a_modal_already_confirmed_is_never_confirmed_again(imagine, alice, fake
 def test_a_modal_the_proxy_refuses_fails_the_job_with_its_reason(
     imagine, alice, fake_connections, monkeypatch
 ):
-    job = finished(imagine, "a stormy cape fake:mj_modal")
+    job = upscaled(imagine, alice, "a stormy cape")
     zoom = next(a for a in job.provider_actions if a["label"] == "Custom Zoom")
     child = services.job_create_midjourney_action(user=alice, job=job, custom_id=zoom["custom_id"])
     run(child)
     confirm = MidjourneyClient.modal
 
-    def after_the_window_closed(self, *, task_id, prompt):
+    def after_the_window_closed(self, *, task_id, prompt, **kwargs):
         fake_connections.mj_tasks[task_id]["status"] = "FAILURE"
-        return confirm(self, task_id=task_id, prompt=prompt)
+        return confirm(self, task_id=task_id, prompt=prompt, **kwargs)
 
     monkeypatch.setattr(MidjourneyClient, "modal", after_the_window_closed)
     poll(child)
