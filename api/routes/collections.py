@@ -19,7 +19,7 @@ router = Router(tags=["collections"])
 REFUSALS = {400: schemas.Error, 403: schemas.Error, 404: schemas.Error, 429: schemas.Error}
 
 
-def editable_collection(who: Caller, collection_id: int) -> Collection:
+def editable_collection(who: Caller, collection_id: schemas.Id) -> Collection:
     """404 for a collection the caller cannot see, 403 for one it sees but may not change."""
     collection = who.collection(collection_id)
     if not selectors.collection_editable(user=who.user).filter(id=collection.id).exists():
@@ -65,7 +65,7 @@ def collection_create(request: HttpRequest, payload: schemas.CollectionIn):
 
 
 @router.get("/{collection_id}", response={200: schemas.Collection, **REFUSALS})
-def collection_get(request: HttpRequest, collection_id: int):
+def collection_get(request: HttpRequest, collection_id: schemas.Id):
     who = caller(request)
     who.require(Scope.READ)
     return collection_out(who.collection(collection_id))
@@ -73,7 +73,7 @@ def collection_get(request: HttpRequest, collection_id: int):
 
 @router.patch("/{collection_id}", response={200: schemas.Collection, **REFUSALS})
 def collection_rename(
-    request: HttpRequest, collection_id: int, payload: schemas.CollectionRenameIn
+    request: HttpRequest, collection_id: schemas.Id, payload: schemas.CollectionRenameIn
 ):
     who = caller(request)
     who.require(Scope.LIBRARY)
@@ -83,7 +83,7 @@ def collection_rename(
 
 
 @router.delete("/{collection_id}", response={204: None, **REFUSALS})
-def collection_delete(request: HttpRequest, collection_id: int):
+def collection_delete(request: HttpRequest, collection_id: schemas.Id):
     """Deletes the collection; its images are kept."""
     who = caller(request)
     who.require(Scope.LIBRARY)
@@ -92,7 +92,9 @@ def collection_delete(request: HttpRequest, collection_id: int):
 
 
 @router.get("/{collection_id}/images", response={200: schemas.ImagePage, **REFUSALS})
-def collection_images(request: HttpRequest, collection_id: int, filters: Query[ImageFilters]):
+def collection_images(
+    request: HttpRequest, collection_id: schemas.Id, filters: Query[ImageFilters]
+):
     who = caller(request)
     who.require(Scope.READ)
     collection = who.collection(collection_id)
@@ -101,7 +103,7 @@ def collection_images(request: HttpRequest, collection_id: int, filters: Query[I
 
 
 @router.post("/{collection_id}/images", response={200: schemas.Done, **REFUSALS})
-def collection_add(request: HttpRequest, collection_id: int, payload: schemas.ImageIdsIn):
+def collection_add(request: HttpRequest, collection_id: schemas.Id, payload: schemas.ImageIdsIn):
     """Adds images you can see; all or nothing."""
     who = caller(request)
     who.require(Scope.LIBRARY)
@@ -120,7 +122,7 @@ def collection_add(request: HttpRequest, collection_id: int, payload: schemas.Im
 
 
 @router.delete("/{collection_id}/images/{image_id}", response={200: schemas.Done, **REFUSALS})
-def collection_remove(request: HttpRequest, collection_id: int, image_id: int):
+def collection_remove(request: HttpRequest, collection_id: schemas.Id, image_id: schemas.Id):
     who = caller(request)
     who.require(Scope.LIBRARY)
     collection = editable_collection(who, collection_id)

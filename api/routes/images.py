@@ -30,7 +30,7 @@ class ImageFilters(Schema):
     date_to: dt.date | None = None
     owner: str = ""
     tag: str = ""
-    collection: int | None = None
+    collection: schemas.Id | None = None
     favourite: bool = False
     sort: str = "newest"
     cursor: str = ""
@@ -67,7 +67,7 @@ def image_list(request: HttpRequest, filters: Query[ImageFilters], everything: b
 
 
 @router.get("/{image_id}", response={200: schemas.ImageDetail, **REFUSALS})
-def image_get(request: HttpRequest, image_id: int):
+def image_get(request: HttpRequest, image_id: schemas.Id):
     """One image, with links to its files that expire after `links.expires_in` seconds."""
     who = caller(request)
     who.require(Scope.READ)
@@ -75,7 +75,7 @@ def image_get(request: HttpRequest, image_id: int):
 
 
 @router.patch("/{image_id}", response={200: schemas.ImageDetail, **REFUSALS})
-def image_update(request: HttpRequest, image_id: int, payload: schemas.ImageUpdateIn):
+def image_update(request: HttpRequest, image_id: schemas.Id, payload: schemas.ImageUpdateIn):
     who = caller(request)
     who.require(Scope.LIBRARY)
     image = who.image(image_id)
@@ -90,7 +90,7 @@ def image_update(request: HttpRequest, image_id: int, payload: schemas.ImageUpda
 
 
 @router.delete("/{image_id}", response={204: None, **REFUSALS})
-def image_delete(request: HttpRequest, image_id: int):
+def image_delete(request: HttpRequest, image_id: schemas.Id):
     who = caller(request)
     who.require(Scope.LIBRARY)
     image = who.image(image_id)
@@ -101,7 +101,7 @@ def image_delete(request: HttpRequest, image_id: int):
 
 
 @router.post("/{image_id}/tags", response={200: schemas.ImageDetail, **REFUSALS})
-def image_tags_add(request: HttpRequest, image_id: int, payload: schemas.TagsIn):
+def image_tags_add(request: HttpRequest, image_id: schemas.Id, payload: schemas.TagsIn):
     """Adds comma-separated tags."""
     who = caller(request)
     who.require(Scope.LIBRARY)
@@ -116,7 +116,7 @@ def image_tags_add(request: HttpRequest, image_id: int, payload: schemas.TagsIn)
 
 
 @router.delete("/{image_id}/tags/{name}", response={200: schemas.ImageDetail, **REFUSALS})
-def image_tag_remove(request: HttpRequest, image_id: int, name: str):
+def image_tag_remove(request: HttpRequest, image_id: schemas.Id, name: str):
     who = caller(request)
     who.require(Scope.LIBRARY)
     image = who.image(image_id)
@@ -126,7 +126,7 @@ def image_tag_remove(request: HttpRequest, image_id: int, name: str):
     return image_detail_out(user=who.user, image=who.image(image_id))
 
 
-def _favourite_set(request: HttpRequest, image_id: int, wanted: bool) -> dict:
+def _favourite_set(request: HttpRequest, image_id: schemas.Id, wanted: bool) -> dict:
     who = caller(request)
     who.require(Scope.LIBRARY)
     image = who.image(image_id)
@@ -137,17 +137,17 @@ def _favourite_set(request: HttpRequest, image_id: int, wanted: bool) -> dict:
 
 
 @router.put("/{image_id}/favourite", response={200: schemas.Favourite, **REFUSALS})
-def image_favourite(request: HttpRequest, image_id: int):
+def image_favourite(request: HttpRequest, image_id: schemas.Id):
     return _favourite_set(request, image_id, True)
 
 
 @router.delete("/{image_id}/favourite", response={200: schemas.Favourite, **REFUSALS})
-def image_unfavourite(request: HttpRequest, image_id: int):
+def image_unfavourite(request: HttpRequest, image_id: schemas.Id):
     return _favourite_set(request, image_id, False)
 
 
 @router.post("/{image_id}/collect", response={200: schemas.ImageDetail, **REFUSALS})
-def image_collect(request: HttpRequest, image_id: int, payload: schemas.CollectIn):
+def image_collect(request: HttpRequest, image_id: schemas.Id, payload: schemas.CollectIn):
     """Adds the image to a collection you may change (a team collection shares your own
     image with the team as it is added)."""
     from api.routes.collections import editable_collection
@@ -164,7 +164,7 @@ def image_collect(request: HttpRequest, image_id: int, payload: schemas.CollectI
 
 
 @router.post("/{image_id}/share", response={200: schemas.ImageDetail, **REFUSALS})
-def image_share(request: HttpRequest, image_id: int, payload: schemas.ShareIn):
+def image_share(request: HttpRequest, image_id: schemas.Id, payload: schemas.ShareIn):
     """Puts your own image in a team library where you are an owner or editor."""
     who = caller(request)
     who.require(Scope.LIBRARY)

@@ -74,7 +74,7 @@ def job_generate(request, payload: schemas.GenerateIn):
 @router.post("/edit", response={201: schemas.Job, **REFUSALS})
 def job_edit(
     request,
-    image_id: Form[int],
+    image_id: Form[schemas.Id],
     model: Form[str],
     prompt: Form[str],
     mask: File[UploadedFile],
@@ -132,7 +132,7 @@ def job_describe(
     request,
     model: Form[str],
     image: File[UploadedFile | None] = None,
-    image_id: Form[int | None] = None,
+    image_id: Form[schemas.Id | None] = None,
 ):
     """Midjourney's describe: prompts suggested for an uploaded image or a gallery image."""
     who = caller(request)

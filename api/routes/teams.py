@@ -28,7 +28,7 @@ def team_list(request: HttpRequest):
 
 
 @router.get("/{team_id}/images", response={200: schemas.ImagePage, **REFUSALS})
-def team_library(request: HttpRequest, team_id: int, filters: Query[ImageFilters]):
+def team_library(request: HttpRequest, team_id: schemas.Id, filters: Query[ImageFilters]):
     """A team's library, searched and filtered as in the gallery."""
     who = caller(request)
     who.require(Scope.READ)
