@@ -128,6 +128,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# The I/O worker (gevent, hundreds of waits) borrows connections from a small pool instead of
+# one per wait: DATABASE_POOL_MAX_SIZE=N (PostgreSQL only; it needs CONN_MAX_AGE 0).
+_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0, minimum=0)
+if _POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": _POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 120, minimum=1),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,12 +245,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two stages (docs/reliability.md): the I/O stage (provider calls, polls, downloads, webhook
+# deliveries) on the default queue, served by a gevent worker; the CPU stage (decode, verify,
+# thumbnail, store) on "<default>.cpu", served by a prefork worker with a few processes.
+ATELIER_IO_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+ATELIER_CPU_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.cpu"
+CELERY_TASK_ROUTES = {
+    "jobs.run_generation_job": {"queue": ATELIER_IO_QUEUE},
+    "jobs.store_generation_job": {"queue": ATELIER_CPU_QUEUE},
+    "jobs.store_partial_image": {"queue": ATELIER_CPU_QUEUE},
+    "webhooks.*": {"queue": ATELIER_IO_QUEUE},
+}
 
 # Image providers.
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 ATELIER_PROVIDER_TIMEOUT = env_int("ATELIER_PROVIDER_TIMEOUT", 300, minimum=1)
 ATELIER_DOWNLOAD_TIMEOUT = env_int("ATELIER_DOWNLOAD_TIMEOUT", 60, minimum=1)
+# HTTP connections per provider connection per worker process: at least the I/O stage's
+# concurrency, so a call never waits for a free one.
+ATELIER_PROVIDER_MAX_CONNECTIONS = env_int("ATELIER_PROVIDER_MAX_CONNECTIONS", 1000, minimum=1)
 ATELIER_JOB_MAX_ATTEMPTS = env_int("ATELIER_JOB_MAX_ATTEMPTS", 4, minimum=1)
 # Largest image we accept from a provider or an upload, in bytes and in pixels.
 ATELIER_MAX_IMAGE_BYTES = env_int("ATELIER_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minimum=1024)

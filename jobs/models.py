@@ -189,6 +189,9 @@ class ProviderAnswer(models.Model):
 
     job = models.OneToOneField(GenerationJob, on_delete=models.CASCADE, related_name="answer")
     items = models.JSONField(help_text="One entry per image: b64_json or url, revised_prompt.")
+    # Where each image of the answer is kept in storage, as received (answers/<job>/<i>.b64
+    # for base64, .bin for a downloaded link), "" while it is not; old rows keep b64 inline.
+    item_keys = models.JSONField(default=list, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     text = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Web + Celery worker on the embedded default (SQLite, local files, filesystem broker,
-# demo provider) unless environment variables point elsewhere. Ctrl+C stops both.
+# Web + the two Celery worker stages on the embedded default (SQLite, local files, filesystem
+# broker, demo provider) unless environment variables point elsewhere. Ctrl+C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
@@ -13,10 +13,20 @@ if [ "${ATELIER_DEMO_USER:-1}" = "1" ]; then
   $BIN/python manage.py ensure_demo_user
 fi
 
-# -B runs the beat scheduler (the stale-job reaper) inside this one worker.
-$BIN/celery -A config worker -B --schedule "$ATELIER_DATA_DIR/celerybeat-schedule" \
-  --loglevel INFO --concurrency "${ATELIER_WORKER_CONCURRENCY:-2}" --without-gossip --without-mingle &
-worker=$!
-trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
+# The two stages docker-compose.yml runs, smaller. The I/O stage (provider calls, polls,
+# downloads) under gevent; on SQLite a write blocks every greenlet of the process while it
+# waits for the lock, so its concurrency stays small (README, "Sizing the workers"). -B runs
+# the beat scheduler (the stale-job reaper) inside it. The CPU stage (decode, thumbnail,
+# store) in one prefork process.
+QUEUE="${CELERY_TASK_DEFAULT_QUEUE:-atelier}"
+DATABASE_CONN_MAX_AGE=0 $BIN/celery -A config worker -n "io@%h" -Q "$QUEUE" -P gevent \
+  -c "${ATELIER_IO_CONCURRENCY:-8}" -B --schedule "$ATELIER_DATA_DIR/celerybeat-schedule" \
+  --loglevel INFO --without-gossip --without-mingle &
+worker_io=$!
+$BIN/celery -A config worker -n "cpu@%h" -Q "$QUEUE.cpu" \
+  --concurrency "${ATELIER_CPU_CONCURRENCY:-1}" --loglevel INFO --without-gossip --without-mingle &
+worker_cpu=$!
+trap 'kill "$worker_io" "$worker_cpu" 2>/dev/null; wait "$worker_io" "$worker_cpu" 2>/dev/null' \
+  EXIT INT TERM
 
 $BIN/python manage.py runserver "${ATELIER_ADDR:-127.0.0.1:8000}"

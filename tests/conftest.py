@@ -91,9 +91,47 @@ def fake_provider(fake_provider_server):
     return fake_provider_server
 
 
+# The two stages as docker-compose.yml ships them (worker-io, worker-cpu), smaller.
+IO_WORKER_CONCURRENCY = 50
+IO_WORKER_ENV = {"DATABASE_CONN_MAX_AGE": "0", "DATABASE_POOL_MAX_SIZE": "4"}
+
+
+def worker_commands(*, io_queue: str, cpu_queue: str, name: str, io_concurrency: int):
+    """The I/O stage (gevent) and CPU stage (prefork) worker commands, with their extra
+    environment, for a private queue pair: what docker-compose.yml runs."""
+    common = ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    celery = [sys.executable, "-m", "celery", "-A", "config", "worker"]
+    return [
+        (
+            celery
+            + ["-n", f"io-{name}", "-Q", io_queue, "-P", "gevent", "-c", str(io_concurrency)]
+            + common,
+            IO_WORKER_ENV,
+        ),
+        (celery + ["-n", f"cpu-{name}", "-Q", cpu_queue, "--concurrency", "2"] + common, {}),
+    ]
+
+
+class WorkerPair:
+    """The two stage processes, one log (both append to it)."""
+
+    def __init__(self, processes, log_path: Path):
+        self.processes = processes
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.processes[0].pid
+
+    def poll(self):
+        return next((code for p in self.processes if (code := p.poll()) is not None), None)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, s3_server, fake_provider_server):
-    """A real `celery worker` process, configured by environment like production."""
+    """Real `celery worker` processes, one per stage, configured by environment like
+    production: the I/O stage under gevent on the test queue, the CPU stage (prefork) on
+    its ``.cpu`` queue."""
     from django.db import connection
 
     env = dict(os.environ)
@@ -103,44 +141,38 @@ def celery_worker_process(django_db_setup, django_db_blocker, s3_server, fake_pr
     name = f"atelier-test-{uuid.uuid4().hex[:8]}@%h"
     log_path = Path(settings.DATA_DIR) / "worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-n",
-            name,
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log_path.write_text("")
+    log = open(log_path, "a")  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**env, **extra},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for command, extra in worker_commands(
+            io_queue=settings.ATELIER_IO_QUEUE,
+            cpu_queue=settings.ATELIER_CPU_QUEUE,
+            name=name,
+            io_concurrency=IO_WORKER_CONCURRENCY,
+        )
+    ]
+    pair = WorkerPair(processes, log_path)
     deadline = time.time() + 60
-    while "ready." not in log_path.read_text():
-        if process.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+    while log_path.read_text().count("ready.") < len(processes):
+        if pair.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"Celery workers did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    process.log_path = log_path
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    yield pair
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
     log.close()
 
 

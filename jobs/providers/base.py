@@ -35,8 +35,9 @@ class JobInputs:
     mask: InputFile | None = None
 
 
-# Called with (partial index, image bytes, output format) as a streaming provider sends them.
-PartialCallback = Callable[[int, bytes, str], None]
+# Called with (partial index, the image's base64 text as received, output format) as a
+# streaming provider sends them; decoding is left to the CPU stage.
+PartialCallback = Callable[[int, str, str], None]
 
 
 class ImageProvider(Protocol):

@@ -19,12 +19,14 @@ Errors shown to users say what happened; the host, port and body go to the log o
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import logging
 import socket
 import ssl
 import time
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpcore
@@ -174,6 +176,36 @@ def guarded_fetch(
     ``image_download_failed``, ``image_download_timeout``) or InvalidImage (too large,
     compressed, not an image); their messages name no host, port or body.
     """
+    sink = io.BytesIO()
+    guarded_fetch_into(
+        url,
+        sink,
+        allowed_networks=allowed_networks,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        max_redirects=max_redirects,
+        ssl_context=ssl_context,
+    )
+    return sink.getvalue()
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+def guarded_fetch_into(
+    url: str,
+    sink: Sink,
+    *,
+    allowed_networks: Iterable[str] = (),
+    timeout: float,
+    max_bytes: int,
+    max_redirects: int = MAX_REDIRECTS,
+    ssl_context: ssl.SSLContext | None = None,
+) -> int:
+    """``guarded_fetch``, writing the body into ``sink`` chunk by chunk as it arrives (the
+    I/O stage spools it to a temporary file, so a big image never sits whole in memory);
+    returns its size. On an error ``sink`` may hold part of a body: discard it."""
     policy = address_policy(allow_list_entries(list(allowed_networks)))
     deadline = time.monotonic() + timeout
     ssl_context = ssl_context or ssl.create_default_context()
@@ -195,8 +227,9 @@ def guarded_fetch(
             deadline=deadline,
             max_bytes=max_bytes,
             ssl_context=ssl_context,
+            sink=sink,
         )
-        if isinstance(result, bytes):
+        if isinstance(result, int):
             return result
         url = result  # a redirect: check the next hop like the first
     logger.warning("a provider image link redirected more than %d times", max_redirects)
@@ -219,8 +252,9 @@ def _ascii_url(parts) -> tuple[str, str]:
     return urlunsplit((parts.scheme, netloc, path, query, "")), host
 
 
-def _one_hop(url, *, host, address, deadline, max_bytes, ssl_context) -> bytes | str:
-    """The body, or the next URL when this hop redirects."""
+def _one_hop(url, *, host, address, deadline, max_bytes, ssl_context, sink) -> int | str:
+    """The body's size (the body written to ``sink``), or the next URL when this hop
+    redirects."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _timeout()
@@ -246,7 +280,9 @@ def _one_hop(url, *, host, address, deadline, max_bytes, ssl_context) -> bytes |
                     }
                 },
             ) as response:
-                return _read_response(url, response, max_bytes=max_bytes, deadline=deadline)
+                return _read_response(
+                    url, response, max_bytes=max_bytes, deadline=deadline, sink=sink
+                )
     except httpcore.TimeoutException as exc:
         logger.warning("a provider image download from %s passed its deadline", host)
         raise _timeout() from exc
@@ -256,7 +292,7 @@ def _one_hop(url, *, host, address, deadline, max_bytes, ssl_context) -> bytes |
         raise ProviderError("image_download_failed", detail=f"{host}: {exc}") from exc
 
 
-def _read_response(url, response, *, max_bytes: int, deadline: float) -> bytes | str:
+def _read_response(url, response, *, max_bytes: int, deadline: float, sink) -> int | str:
     status = response.status
     headers = response.headers
     if status in REDIRECT_STATUSES:
@@ -280,21 +316,22 @@ def _read_response(url, response, *, max_bytes: int, deadline: float) -> bytes |
     declared = _header(headers, b"content-length")
     if declared.isdigit() and int(declared) > max_bytes:
         raise InvalidImage(f"The image is larger than {limit_text}.")
-    chunks: list[bytes] = []
+    head = b""  # the first bytes, for the signature; the rest goes straight to the sink
     size = 0
     for chunk in response.iter_stream():
         size += len(chunk)
         if size > max_bytes:
             raise InvalidImage(f"The image is larger than {limit_text}.")
-        chunks.append(chunk)
+        if len(head) < 12:
+            head += chunk[: 12 - len(head)]
+            if len(head) >= 12 and image_signature(head) is None:
+                raise InvalidImage("The provider's link did not answer with an image.")
+        sink.write(chunk)
         if time.monotonic() > deadline:
             raise _timeout()
-        if size >= 12 and len(chunks) <= 2 and image_signature(b"".join(chunks)[:12]) is None:
-            raise InvalidImage("The provider's link did not answer with an image.")
-    data = b"".join(chunks)
-    if image_signature(data[:12]) is None:
+    if image_signature(head) is None:
         raise InvalidImage("The provider's link did not answer with an image.")
-    return data
+    return size
 
 
 def reply_capped(result: ProviderResult, *, limit: int, job) -> ProviderResult:

@@ -6,14 +6,14 @@ made once in ``jobs.services``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email.utils
+import functools
 import logging
 import time
 import warnings
 from collections.abc import Mapping
 
+import httpx2  # the SDK's own HTTP client (an httpx fork)
 import openai
 from django.conf import settings
 
@@ -34,12 +34,34 @@ _STATUS_CODES = {
 
 
 def _client(connection: Connection) -> openai.OpenAI:
-    timeout = settings.ATELIER_PROVIDER_TIMEOUT
+    """One SDK client (one HTTP connection pool) per connection and key in this process,
+    shared by every thread or greenlet that calls it."""
+    return _shared_client(
+        connection.name,
+        connection.base_url,
+        connection.api_key,
+        settings.ATELIER_PROVIDER_TIMEOUT,
+        settings.ATELIER_PROVIDER_MAX_CONNECTIONS,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_client(
+    name: str, base_url: str, api_key: str, timeout: float, max_connections: int
+) -> openai.OpenAI:
+    # As many connections as the worker has calls in flight (so a call never waits for a
+    # free one: a pool wait the SDK would report as a timeout); a few kept alive between.
+    limits = httpx2.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=min(32, max_connections),
+        keepalive_expiry=30,
+    )
     return openai.OpenAI(
-        base_url=connection.base_url,
-        api_key=connection.api_key,
+        base_url=base_url,
+        api_key=api_key,
         max_retries=0,
         timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
+        http_client=openai.DefaultHttpxClient(limits=limits),
     )
 
 
@@ -121,6 +143,9 @@ def call_safely(fn):
     try:
         return fn()
     except openai.APITimeoutError as exc:
+        if isinstance(exc.__cause__, (httpx2.ConnectTimeout, httpx2.PoolTimeout)):
+            # Never sent: no connection was made (or none was free), nothing was billed.
+            raise ProviderError("connection_error", detail=str(exc)) from exc
         # Sent, but no answer: the provider may have made and billed the image.
         raise ProviderError("timeout_unknown_outcome", detail=str(exc)) from exc
     except openai.APIConnectionError as exc:
@@ -171,14 +196,10 @@ def _streamed_result(stream, on_partial: PartialCallback | None) -> ProviderResu
         for event in stream:
             kind = getattr(event, "type", "")
             if kind.endswith(".partial_image"):
-                if on_partial is None:
+                if on_partial is None or not isinstance(event.b64_json, str):
                     continue
-                try:
-                    data = base64.b64decode(event.b64_json, validate=True)
-                except (binascii.Error, ValueError, TypeError):
-                    logger.info("skipping a partial image with corrupt base64")
-                    continue
-                on_partial(event.partial_image_index, data, event.output_format or "png")
+                # As received: decoding it is CPU work, the CPU stage's.
+                on_partial(event.partial_image_index, event.b64_json, event.output_format or "png")
             elif kind.endswith(".completed"):
                 items.append({"b64_json": event.b64_json, "url": None, "revised_prompt": ""})
                 event_usage = event.usage.model_dump() if getattr(event, "usage", None) else {}

@@ -4,9 +4,10 @@ A job moves queued → running → succeeded | failed | unknown | cancelled. Eve
 transition is a conditional UPDATE; a count other than one means another
 worker (or the user) got there first, and this one steps back.
 
-The package follows a job's life: ``create`` (and ``inputs``), ``run`` (one attempt,
-through ``state``'s guarded transitions), ``store``, ``midjourney``, ``control``
-(cancel, resume, retry) and ``reaper``. Callers import from ``jobs.services``.
+The package follows a job's life: ``create`` (and ``inputs``), ``run`` (the I/O stage of
+an attempt, through ``state``'s guarded transitions), ``answers`` (the kept answer in
+storage, the hand-off), ``store`` (the CPU stage), ``midjourney``, ``control`` (cancel,
+resume, retry) and ``reaper``. Callers import from ``jobs.services``.
 """
 
 from jobs.services.control import job_cancel, job_resume, job_retry
@@ -17,6 +18,7 @@ from jobs.services.create import (
     job_create_edit,
     job_create_variation,
     job_enqueue,
+    job_store_enqueue,
 )
 from jobs.services.inputs import InputUnavailable, _read_input
 from jobs.services.midjourney import job_create_midjourney_action
@@ -27,6 +29,7 @@ from jobs.services.run import (
     DATABASE_BUSY_RETRY_SECONDS,
     INTERNAL_ERROR_MESSAGE,
     job_run,
+    job_run_io,
     user_reference,
 )
 from jobs.services.state import (
@@ -39,7 +42,7 @@ from jobs.services.state import (
     StorageUnavailable,
     backoff_seconds,
 )
-from jobs.services.store import download_image
+from jobs.services.store import download_image, job_partial_store, job_store
 
 __all__ = [
     "BACKOFF_BASE_SECONDS",
@@ -69,7 +72,11 @@ __all__ = [
     "job_estimate_usd",
     "job_resume",
     "job_retry",
+    "job_partial_store",
     "job_run",
+    "job_run_io",
+    "job_store",
+    "job_store_enqueue",
     "jobs_reap",
     "money_field",
     "user_reference",

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext
 
 from jobs.admission import admission_check, admission_limits_locked
 from jobs.connections import connection_for_model, unserved_message
@@ -30,11 +31,12 @@ def job_create(
     try:
         spec = get_model(model_name)
     except UnknownModel:
-        raise ValidationError({"model": [f"Unknown model {model_name!r}."]}) from None
+        raise ValidationError(
+            {"model": [gettext("Unknown model %(name)r.") % {"name": model_name}]}
+        ) from None
     connection = connection_for_model(spec)
     if connection is None:
-        # Names the successor of a model shut down at its maker.
-        raise ValidationError({"model": [unserved_message(spec)]})
+        raise ValidationError({"model": [_no_connection(spec)]})
     # A connection lists a retired model only when its proxy still serves it.
     cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True)
     admission_check(
@@ -80,6 +82,13 @@ def job_enqueue(*, job_id, countdown: float | None = None) -> None:
         run_generation_job.apply_async(args=(str(job_id),))
     else:
         run_generation_job.apply_async(args=(str(job_id),), countdown=countdown)
+
+
+def job_store_enqueue(*, job_id) -> None:
+    """Hand a job whose answer is kept to the CPU stage (its own queue, by task route)."""
+    from jobs.tasks import store_generation_job
+
+    store_generation_job.apply_async(args=(str(job_id),))
 
 
 def job_create_edit(
@@ -155,11 +164,12 @@ def _job_create_with_inputs(
     try:
         spec = get_model(model_name)
     except UnknownModel:
-        raise ValidationError({"model": [f"Unknown model {model_name!r}."]}) from None
+        raise ValidationError(
+            {"model": [gettext("Unknown model %(name)r.") % {"name": model_name}]}
+        ) from None
     connection = connection_for_model(spec)
     if connection is None:
-        # Names the successor of a model shut down at its maker.
-        raise ValidationError({"model": [unserved_message(spec)]})
+        raise ValidationError({"model": [_no_connection(spec)]})
     errors: dict[str, list[str]] = {}
     try:
         cleaned = spec.clean(prompt=prompt, params=params, allow_retired=True, kind=kind)
@@ -196,7 +206,11 @@ def _job_create_with_inputs(
     except Exception as exc:  # botocore or OSError: say so instead of a 500
         logger.warning("storing inputs for a new job failed: %s", exc)
         raise ValidationError(
-            {"images": ["Atelier could not store the upload right now; try again in a minute."]}
+            {
+                "images": [
+                    gettext("Atelier could not store the upload right now; try again in a minute.")
+                ]
+            }
         ) from exc
     return _job_insert(
         id=job_id,
@@ -211,3 +225,8 @@ def _job_create_with_inputs(
         input_keys=input_keys,
         mask_key=mask_key,
     )
+
+
+def _no_connection(spec) -> str:
+    # Names the successor of a model shut down at its maker (jobs.connections).
+    return unserved_message(spec)

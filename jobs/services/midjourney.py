@@ -59,6 +59,7 @@ from jobs.services.state import (
     _finish,
     _guarded,
     _send_refused,
+    release_db,
 )
 
 logger = logging.getLogger(__name__)
@@ -293,6 +294,7 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
         seconds=settings.ATELIER_MIDJOURNEY_TIMEOUT
     )
     siblings = _siblings_claim(job, connection)
+    release_db()  # a poll's wait holds no database connection
     try:
         with observability.provider_request(job):
             if siblings:
@@ -336,6 +338,7 @@ def _midjourney_send(job, token, client: MidjourneyClient) -> RunOutcome:
         return RunOutcome()
     for name, value in fields.items():
         setattr(job, name, value)
+    release_db()  # nor does the submit's
     try:
         with observability.provider_request(job):
             result = _midjourney_submit(client, job, inputs)

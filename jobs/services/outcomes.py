@@ -1,4 +1,6 @@
-"""What a provider error on a sent request means for the job, decided once for every family.
+"""What a provider error means for the job, decided once for every family: on a sent
+request (``provider_error_outcome``) and on a kept answer's download or storage
+(``kept_answer_error_outcome``).
 
 A request that may have reached the provider is never sent again unless the provider
 said it was not done (a retryable error); a refusal of the prompt is a moderation event,
@@ -38,3 +40,56 @@ def provider_error_outcome(job, token, exc: ProviderError) -> RunOutcome:
 
         pairing_flag_invalid_model(job=job, detail=str(exc.detail or ""))
     return RunOutcome()
+
+
+def kept_answer_error_outcome(job, token, answer, exc: Exception) -> RunOutcome:
+    """The outcome when a kept answer's images could not be downloaded (I/O stage) or
+    stored (CPU stage). The provider is never asked again: what is retried is the download
+    (while the link lives) or the storage write; what cannot be fixed fails, answer kept."""
+    from django.utils import timezone
+    from django.utils.translation import gettext_noop
+
+    from gallery.imaging import InvalidImage
+    from jobs.providers.errors import message_for
+    from jobs.services.state import PROVIDER_URL_LIFETIME, StorageUnavailable
+
+    if isinstance(exc, ProviderError):
+        if (
+            exc.retryable
+            and job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS
+            and answer.received_at + PROVIDER_URL_LIFETIME > timezone.now()
+        ):
+            delay = backoff_seconds(job.attempts)
+            return _release_for_retry(job, token, code=exc.code, clear_request=False, delay=delay)
+        _finish(job, token, Status.FAILED, code=exc.code)
+        return RunOutcome()
+    if isinstance(exc, StorageUnavailable):
+        if job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS:
+            delay = backoff_seconds(job.attempts)
+            return _release_for_retry(
+                job, token, code="storage_unavailable", clear_request=False, delay=delay
+            )
+        _finish(
+            job,
+            token,
+            Status.FAILED,
+            code="storage_unavailable",
+            message=gettext_noop(
+                "Image storage stayed unavailable; the provider's answer is kept and an "
+                "administrator can resume this job."
+            ),
+        )
+        return RunOutcome()
+    if isinstance(exc, InvalidImage):
+        from jobs.services.answers import answer_objects_delete
+
+        answer_objects_delete(job.id)  # bytes that are not an image: nothing to resume from
+        _finish(
+            job,
+            token,
+            Status.FAILED,
+            code="invalid_image",
+            message=f"{message_for('invalid_image')} {exc}",
+        )
+        return RunOutcome()
+    raise exc

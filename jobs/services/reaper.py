@@ -11,9 +11,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from jobs import observability
-from jobs.models import GenerationJob
+from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers.errors import message_for
-from jobs.services.create import job_enqueue
+from jobs.services.answers import answer_missing
+from jobs.services.create import job_enqueue, job_store_enqueue
 from jobs.services.money import money_field
 
 logger = logging.getLogger(__name__)
@@ -74,11 +75,21 @@ def jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
         Q(status=Status.QUEUED, updated_at__lt=stale)
         | Q(status=Status.RUNNING, lease_expires_at__lt=now)
     )
-    for job_id, updated_at in candidates.values_list("id", "updated_at"):
+    for job_id, status, updated_at in candidates.values_list("id", "status", "updated_at"):
         # Touching updated_at first means two reapers never enqueue the same job twice.
         if GenerationJob.objects.filter(id=job_id, updated_at=updated_at).update(updated_at=now):
-            job_enqueue(job_id=job_id)
+            if status == Status.RUNNING and _answer_held(job_id):
+                # Its answer is kept whole and its CPU stage died or lost its message:
+                # storing it is the CPU stage's work, and nothing is asked of the provider.
+                job_store_enqueue(job_id=job_id)
+            else:
+                job_enqueue(job_id=job_id)
             requeued.append(job_id)
     if requeued or expired:
         logger.warning("reaper requeued %d job(s), expired %d", len(requeued), len(expired))
     return ReapReport(requeued=requeued, expired=expired)
+
+
+def _answer_held(job_id) -> bool:
+    answer = ProviderAnswer.objects.filter(job_id=job_id).first()
+    return answer is not None and not answer_missing(answer)

@@ -1,9 +1,11 @@
-"""One attempt of a job: claim, call the provider, keep the answer, store, settle."""
+"""The I/O stage of an attempt: claim, call the provider (or poll), keep the answer in
+storage, hand the job to the CPU stage (``store``); and ``job_run``, both stages in turn."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from contextvars import ContextVar
 from functools import partial
 from typing import cast
 
@@ -13,37 +15,35 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from gallery.imaging import InvalidImage, image_accept
-from gallery.models import Image
+from gallery.imaging import InvalidImage
 from jobs import observability
 from jobs.connections import connection_named
 from jobs.dblocks import is_lock_error, retry_on_lock
-from jobs.models import CANCELLED_KEPT, GenerationJob, ProviderAnswer
+from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.base import EditingImageProvider, JobInputs
-from jobs.providers.errors import message_for
 from jobs.providers.fetch import reply_capped
 from jobs.registry import Family, Kind, ModelSpec, get_model
+from jobs.services.answers import answer_fetch, answer_keep
 from jobs.services.inputs import _inputs_or_outcome
 from jobs.services.midjourney import _midjourney_cancel_at_provider, _midjourney_step
-from jobs.services.money import job_cost_usd
-from jobs.services.outcomes import provider_error_outcome
+from jobs.services.outcomes import kept_answer_error_outcome, provider_error_outcome
 from jobs.services.state import (
-    CANCELLED_KEPT_MESSAGE,
     PROVIDER_URL_LIFETIME,
     RunOutcome,
     StorageUnavailable,
-    _cancelled_under,
     _claim,
     _finish,
     _guarded,
-    _held,
+    _handed_off,
     _release_for_retry,
     _send_refused,
     backoff_seconds,
+    release_db,
 )
-from jobs.services.store import _store_images, _trim_answer
+from jobs.services.store import job_partial_store, job_store, partial_key
 
 logger = logging.getLogger(__name__)
 Status = GenerationJob.Status
@@ -55,7 +55,24 @@ def user_reference(user_id: int) -> str:
 
 
 def job_run(*, job_id) -> RunOutcome:
-    """Run one attempt of a job. Raises GenerationJob.DoesNotExist for a missing row."""
+    """Run one attempt of a job, both stages in this process (tests, eager mode, a shell):
+    the I/O stage, then the CPU stage when it handed the job off. Workers run the stages
+    as separate tasks on separate queues (``jobs.tasks``). Raises
+    GenerationJob.DoesNotExist for a missing row."""
+    outcome = job_run_io(job_id=job_id, hand_off=False)
+    if outcome.store:
+        return job_store(job_id=job_id)
+    return outcome
+
+
+def job_run_io(*, job_id, hand_off: bool = True) -> RunOutcome:
+    """The I/O stage of one attempt: claim, send the request (or poll), wait, keep the
+    answer in storage, download what it links to, hand the job to the CPU stage.
+
+    With ``hand_off`` the CPU stage's task is enqueued once the hand-off commits; without
+    it the caller runs the CPU stage itself (``RunOutcome.store``). No database
+    connection is held while the provider or a download is awaited.
+    """
     token = retry_on_lock(lambda: _claim(job_id))
     job = GenerationJob.objects.get(id=job_id)
     if token is None:
@@ -63,8 +80,17 @@ def job_run(*, job_id) -> RunOutcome:
             _midjourney_cancel_at_provider(job)
         return RunOutcome()  # finished, cancelled, or held by a live worker
     observability.job_transition(job, status=Status.RUNNING, previous=Status.QUEUED)
+    handing_off = _HAND_OFF.set(hand_off)
     try:
-        return _job_run_claimed(job, token)
+        return _attempt(job, token, _job_run_claimed)
+    finally:
+        _HAND_OFF.reset(handing_off)
+
+
+def _attempt(job, token, body) -> RunOutcome:
+    """Run one stage's ``body`` under its claim; what no stage expected ends the job."""
+    try:
+        return body(job, token)
     except OperationalError as error:
         if not is_lock_error(error):
             raise  # the database itself is unreachable: nothing can be recorded now
@@ -79,7 +105,12 @@ def job_run(*, job_id) -> RunOutcome:
         return RunOutcome()
 
 
-INTERNAL_ERROR_MESSAGE = (
+# Whether this I/O stage enqueues the CPU stage's tasks (a worker) or leaves them to the
+# caller (``job_run``); per greenlet, since a gevent worker runs hundreds of jobs at once.
+_HAND_OFF: ContextVar[bool] = ContextVar("atelier_hand_off", default=True)
+
+
+INTERNAL_ERROR_MESSAGE = gettext_noop(
     "Atelier hit an unexpected error while running this job (not the provider's). "
     "It is logged for an administrator under this job's id."
 )
@@ -147,74 +178,24 @@ def _job_run_claimed(job, token) -> RunOutcome:
         if isinstance(outcome_or_answer, RunOutcome):
             return outcome_or_answer
         answer = outcome_or_answer
-
     try:
-        _store_images(job, token, answer)
-    except ProviderError as exc:
-        if (
-            exc.retryable
-            and job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS
-            and (answer.received_at + PROVIDER_URL_LIFETIME > timezone.now())
-        ):
-            delay = backoff_seconds(job.attempts)
-            return _release_for_retry(job, token, code=exc.code, clear_request=False, delay=delay)
-        _finish(job, token, Status.FAILED, code=exc.code)
-        return RunOutcome()
-    except StorageUnavailable:
-        if job.attempts < settings.ATELIER_STORAGE_MAX_ATTEMPTS:
-            delay = backoff_seconds(job.attempts)
-            return _release_for_retry(
-                job, token, code="storage_unavailable", clear_request=False, delay=delay
-            )
-        _finish(
-            job,
-            token,
-            Status.FAILED,
-            code="storage_unavailable",
-            message="Image storage stayed unavailable; the provider's answer is kept and an "
-            "administrator can resume this job.",
-        )
-        return RunOutcome()
-    except InvalidImage as exc:
-        _finish(
-            job,
-            token,
-            Status.FAILED,
-            code="invalid_image",
-            message=f"{message_for('invalid_image')} {exc}",
-        )
-        return RunOutcome()
+        answer_fetch(job, answer)
+    except (ProviderError, StorageUnavailable, InvalidImage) as exc:
+        return kept_answer_error_outcome(job, token, answer, exc)
+    return _hand_off(job, token)
 
-    now = timezone.now()
-    settled = dict(
-        # The provider bills every image it made; quotas count the images stored.
-        cost_usd=job_cost_usd(job, images=len(answer.items)),
-        images_stored=Image.objects.filter(job_id=job.id).count(),
-        # The final images replace the streamed preview.
-        partial_image_key="",
-        progress="",
-        lease_expires_at=None,
-        updated_at=now,
-    )
-    succeeded = _guarded(job, token).update(
-        status=Status.SUCCEEDED, error_code="", error_message="", finished_at=now, **settled
-    )
-    if succeeded == 1:
-        observability.job_transition(job, status=Status.SUCCEEDED, previous=Status.RUNNING)
-    kept = succeeded != 1 and _cancelled_under(job, token).update(
-        # Cancelled while the provider was making it: the images are paid for, so kept.
-        error_code=CANCELLED_KEPT,
-        error_message=CANCELLED_KEPT_MESSAGE,
-        **settled,
-    )
-    if kept:
-        # The log agrees with the card: the cancelled job's images and cost were kept.
-        observability.job_transition(
-            job, status=Status.CANCELLED, code=CANCELLED_KEPT, previous=Status.CANCELLED
-        )
-    _trim_answer(answer)
-    _partials_delete(job)
-    return RunOutcome()
+
+def _hand_off(job, token) -> RunOutcome:
+    """The answer is kept whole: give the job to the CPU stage, whose task is enqueued
+    once this commits (so it finds the kept answer)."""
+    from jobs.services.create import job_store_enqueue
+
+    enqueue = _HAND_OFF.get()
+    with transaction.atomic():
+        moved = _handed_off(job, token)
+        if moved and enqueue:
+            transaction.on_commit(partial(job_store_enqueue, job_id=job.id))
+    return RunOutcome(store=moved and not enqueue)
 
 
 def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
@@ -233,6 +214,7 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
         return inputs
     if _guarded(job, token).update(provider_request_sent_at=timezone.now()) != 1:
         return RunOutcome()
+    release_db()  # the wait for the provider holds no database connection
     try:
         with observability.provider_request(job):
             result = _provider_call(job, token, spec=spec, connection=connection, inputs=inputs)
@@ -242,12 +224,7 @@ def _call_provider(job, token) -> ProviderAnswer | RunOutcome:
         _finish(job, token, Status.FAILED, code="no_images")
         return RunOutcome()
     result = reply_capped(result, limit=spec.images_per_reply_limit(params=job.params), job=job)
-    with transaction.atomic():
-        answer = ProviderAnswer.objects.create(
-            job=job, items=result.items, usage=result.usage, text=result.text
-        )
-        _held(job, token).update(usage=result.usage, response_text=result.text)
-    return answer
+    return answer_keep(job, token, result)
 
 
 def _provider_call(job, token, *, spec: ModelSpec, connection, inputs: JobInputs | None):
@@ -275,32 +252,24 @@ def _provider_call(job, token, *, spec: ModelSpec, connection, inputs: JobInputs
 # -- partial images -------------------------------------------------------------------
 
 
-def _partial_store(job, token, index: int, data: bytes, output_format: str) -> None:
-    """Keep the latest streamed preview; a preview that cannot be kept is simply skipped."""
+def _partial_store(job, token, index: int, data: str | bytes, output_format: str) -> None:
+    """Keep a streamed preview as received (its base64 text) and tell the card; decoding
+    and verifying it is the CPU stage's work (``job_partial_store``). A preview that cannot
+    be kept is simply skipped."""
     import botocore.exceptions
 
+    raw = data.encode("ascii") if isinstance(data, str) else data
     try:
-        data, info = image_accept(data)
-    except InvalidImage as exc:
-        logger.info("job %s partial image %d unusable: %s", job.id, index, exc)
-        return
-    key = f"partials/{job.id}/{index}.{info.extension}"
-    try:
-        default_storage.save(key, ContentFile(data))
+        default_storage.save(partial_key(job.id, index), ContentFile(raw))
     except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        logger.info("job %s partial image %d not stored: %s", job.id, index, exc)
+        logger.info("job %s partial image %d not kept: %s", job.id, index, exc)
         return
-    _guarded(job, token).update(
-        partial_image_key=key,
-        progress=f"Preview {index + 1}",
-        updated_at=timezone.now(),
-    )
+    # A short-lived connection per preview: the stream goes on waiting without one.
+    _guarded(job, token).update(progress=f"Preview {index + 1}", updated_at=timezone.now())
+    if _HAND_OFF.get():
+        release_db()
+        from jobs.tasks import store_partial_image
 
-
-def _partials_delete(job) -> None:
-    try:
-        _dirs, files = default_storage.listdir(f"partials/{job.id}")
-        for name in files:
-            default_storage.delete(f"partials/{job.id}/{name}")
-    except Exception as exc:  # previews are disposable; a leftover costs nothing
-        logger.info("job %s partial images not deleted: %s", job.id, exc)
+        store_partial_image.apply_async(args=(str(job.id), index))
+    else:
+        job_partial_store(job_id=job.id, index=index)

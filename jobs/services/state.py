@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from gallery.models import Image
 from jobs import observability
@@ -30,7 +31,7 @@ MAX_RETRY_DELAY_SECONDS = 900.0
 MIDJOURNEY_CANCEL_TIMEOUT_SECONDS = 10.0
 
 
-CANCELLED_KEPT_MESSAGE = "Cancelled, but the provider had already made it: kept."
+CANCELLED_KEPT_MESSAGE = gettext_noop("Cancelled, but the provider had already made it: kept.")
 
 
 class StorageUnavailable(Exception):
@@ -39,9 +40,11 @@ class StorageUnavailable(Exception):
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What the task should do next: nothing, or try again after ``retry_in`` seconds."""
+    """What the task should do next: nothing, try again after ``retry_in`` seconds, or (the
+    I/O stage's hand-off) store the kept answer (``store``)."""
 
     retry_in: float | None = None
+    store: bool = False
 
 
 def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
@@ -67,6 +70,49 @@ def _claim(job_id) -> uuid.UUID | None:
         updated_at=now,
     )
     return token if updated == 1 else None
+
+
+def _claim_store(job_id) -> uuid.UUID | None:
+    """The CPU stage's claim: a job the I/O stage handed off (running or cancelled, no claim
+    token), or a running one whose holder died (lease expired), with its answer kept."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    lease = dt.timedelta(seconds=settings.ATELIER_JOB_LEASE_SECONDS)
+    claimable = Q(status__in=[Status.RUNNING, Status.CANCELLED], claim_token__isnull=True) | Q(
+        status=Status.RUNNING, lease_expires_at__lt=now
+    )
+    updated = GenerationJob.objects.filter(claimable, id=job_id, answer__isnull=False).update(
+        claim_token=token,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + lease,
+        updated_at=now,
+    )
+    return token if updated == 1 else None
+
+
+def _handed_off(job: GenerationJob, token: uuid.UUID) -> bool:
+    """Give up the I/O stage's claim once the answer is kept whole: the CPU stage claims the
+    job next. The hand-off is not an attempt (the CPU stage's claim counts it); its lease
+    lets the reaper re-enqueue the job should the CPU stage's message be lost."""
+    now = timezone.now()
+    lease = dt.timedelta(seconds=settings.ATELIER_JOB_LEASE_SECONDS)
+    moved = _held(job, token).update(
+        claim_token=None,
+        attempts=F("attempts") - 1,
+        lease_expires_at=now + lease,
+        updated_at=now,
+    )
+    return moved == 1
+
+
+def release_db() -> None:
+    """Close this thread's (or greenlet's) database connection before a wait on the network,
+    so a thousand waits hold no connection; the next query opens (or borrows) one again.
+    Inside a transaction (tests, an atomic caller) it is left alone."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _guarded(job: GenerationJob, token: uuid.UUID):

@@ -1,7 +1,8 @@
 """The embedded default (SQLite, filesystem broker, demo model) under concurrent submits.
 
-Real processes: a Celery worker (prefork, two children) and web requests from many threads
-at once, all writing one SQLite file, as `make run` does. Every job must finish.
+Real processes: the two Celery worker stages (I/O under gevent, CPU prefork) and web
+requests from many threads at once, all writing one SQLite file, as `make run` does. Every
+job must finish.
 """
 
 import os
@@ -81,6 +82,7 @@ def embedded_default(tmp_path):
         "ATELIER_DATA_DIR": str(tmp_path),
         "AWS_STORAGE_BUCKET_NAME": "",
         "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_TASK_DEFAULT_QUEUE": "atelier",
         "OPENAI_API_KEY": "",
         "ATELIER_CONNECTIONS": "",
         "ATELIER_RATE_LIMIT_JOBS_PER_MINUTE": "1000",
@@ -90,15 +92,36 @@ def embedded_default(tmp_path):
         (tmp_path / folder).mkdir(parents=True)
     subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=120)
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2",
-         "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    # The two stages as scripts/run-dev.sh starts them: I/O under gevent, CPU prefork.
+    celery = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "WARNING",
+    ]
+    workers = [
+        subprocess.Popen(
+            celery + ["-n", "io@%h", "-Q", "atelier", "-P", "gevent", "-c", "8"],
+            cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": "0"}, stdout=log,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            celery + ["-n", "cpu@%h", "-Q", "atelier.cpu", "--concurrency", "1"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
     time.sleep(3)
     yield env
-    worker.terminate()
-    worker.wait(timeout=30)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=30)
     log.close()
 
 
