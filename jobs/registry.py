@@ -909,7 +909,11 @@ class UnknownModel(LookupError):
 
 
 def get_model(name: str) -> ModelSpec:
-    try:
-        return models()[name]
-    except KeyError:
-        raise UnknownModel(name) from None
+    found = models().get(name)
+    if found is None:
+        # Perhaps added a moment ago in another process: look again before refusing.
+        _cache.clear()
+        found = models().get(name)
+    if found is None:
+        raise UnknownModel(name)
+    return found
