@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from api import schemas
 from api.access import Caller, caller
@@ -61,7 +61,7 @@ def collection_create(request: HttpRequest, payload: schemas.CollectionIn):
             raise
         # Not an owner or editor there: a team the caller sees but may not add to.
         raise PermissionDenied(error.messages[0]) from None
-    return 201, collection_out(collection)
+    return Status(201, collection_out(collection))
 
 
 @router.get("/{collection_id}", response={200: schemas.Collection, **REFUSALS})
@@ -88,7 +88,7 @@ def collection_delete(request: HttpRequest, collection_id: schemas.Id):
     who = caller(request)
     who.require(Scope.LIBRARY)
     services.collection_delete(collection=editable_collection(who, collection_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{collection_id}/images", response={200: schemas.ImagePage, **REFUSALS})

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from api import schemas
 from api.access import Caller, caller
@@ -97,7 +97,7 @@ def image_delete(request: HttpRequest, image_id: schemas.Id):
     can = selectors.image_permissions(user=who.user, image=image)
     _deny_unless(can.is_owner, "Only the image's owner can delete it.")
     services.image_delete(images=[image])
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/{image_id}/tags", response={200: schemas.ImageDetail, **REFUSALS})

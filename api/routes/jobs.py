@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.utils.datastructures import MultiValueDict
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from api import schemas
@@ -34,7 +34,7 @@ REFUSALS = {
 def _made(request, job: GenerationJob):
     who = caller(request)
     who.job_made(job)
-    return 201, job_out(who.job(job.id))
+    return Status(201, job_out(who.job(job.id)))
 
 
 def _valid(form):
@@ -54,7 +54,7 @@ def job_generate(request, payload: schemas.GenerateIn):
     token = form.cleaned_data.get("submit_token")
     earlier = selectors.job_for_submit_token(user=who.user, submit_token=token)
     if earlier is not None:
-        return 200, job_out(who.job(earlier.id))
+        return Status(200, job_out(who.job(earlier.id)))
     try:
         job = services.job_create(
             user=who.user,
@@ -67,7 +67,7 @@ def job_generate(request, payload: schemas.GenerateIn):
         earlier = selectors.job_for_submit_token(user=who.user, submit_token=token)
         if earlier is None:
             raise
-        return 200, job_out(who.job(earlier.id))
+        return Status(200, job_out(who.job(earlier.id)))
     return _made(request, job)
 
 
