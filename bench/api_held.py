@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.reliability import Lab, free_port, wait_for_port  # noqa: E402
 
 WEB_APPLICATION_NAME = "atelier-web-bench"
+MODEL = "gpt-image-2"
 
 
 def _tree(pid: int) -> list[int]:
@@ -71,6 +73,7 @@ class Sample:
     rss_mb: float
     threads: int
     db_connections: int
+    unfinished_jobs: int = 0
 
 
 @dataclass
@@ -92,6 +95,16 @@ def _db_connections(db_name: str) -> int:
         return int(row[0]) if row else 0
 
 
+def _unfinished_jobs(db_name: str) -> int:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{db_name}") as c:
+        row = c.execute(
+            "SELECT count(*) FROM jobs_generationjob WHERE status IN ('queued', 'running')"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
 def _sampler(run: Run, web: subprocess.Popen, db_name: str, stop: threading.Event) -> None:
     while not stop.is_set():
         pids = _tree(web.pid)
@@ -102,12 +115,15 @@ def _sampler(run: Run, web: subprocess.Popen, db_name: str, stop: threading.Even
                 rss_mb=sum(_status(p, "VmRSS") for p in pids) / 1024,
                 threads=sum(_status(p, "Threads") for p in pids),
                 db_connections=_db_connections(db_name),
+                unfinished_jobs=_unfinished_jobs(db_name),
             )
         )
         stop.wait(0.5)
 
 
-async def _clients(base_url: str, raw_token: str, n: int, latency: float, run: Run) -> None:
+async def _clients(
+    base_url: str, raw_token: str, n: int, latency: float, run: Run, *, label: str = "held"
+) -> None:
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(
@@ -118,7 +134,7 @@ async def _clients(base_url: str, raw_token: str, n: int, latency: float, run: R
         run.held += 1
         try:
             answer = await client.images.generate(
-                model="gpt-image-1.5", prompt=f"fake:slow:{latency} held request {number}"
+                model=MODEL, prompt=f"fake:slow:{latency} {label} request {number}"
             )
             if answer.data and answer.data[0].b64_json:
                 run.ok += 1
@@ -129,6 +145,14 @@ async def _clients(base_url: str, raw_token: str, n: int, latency: float, run: R
 
     await asyncio.gather(*(one(i) for i in range(n)))
     await client.close()
+
+
+def _queues() -> str:
+    """Every queue a job's tasks go to (the job's run and its storing may be routed apart)."""
+    from django.conf import settings
+
+    routed = {route["queue"] for route in getattr(settings, "CELERY_TASK_ROUTES", {}).values()}
+    return ",".join(sorted({settings.CELERY_TASK_DEFAULT_QUEUE} | routed))
 
 
 def main() -> int:
@@ -145,6 +169,7 @@ def main() -> int:
             "ATELIER_PROVIDER_TIMEOUT": str(int(args.latency * 3 + 30)),
             "ATELIER_API_HOLD_SECONDS": str(int(args.latency * 20 + 60)),
             "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "ATELIER_OPENAI_MODELS": MODEL,
         }
     )
     lab.start()
@@ -196,11 +221,13 @@ def main() -> int:
                 "config",
                 "worker",
                 "-Q",
-                "faults",
+                _queues(),
                 "--pool",
                 "threads",
                 "--concurrency",
                 str(args.worker_threads or args.requests),
+                "--loglevel",
+                "INFO",
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -215,6 +242,11 @@ def main() -> int:
             assert worker.poll() is None and time.time() < deadline, "worker did not start"
             time.sleep(0.2)
 
+        # Warm up every web worker (imports, the S3 client) so that idle means ready.
+        warm = Run()
+        base = f"http://127.0.0.1:{port}"
+        asyncio.run(_clients(base, raw, 4 * args.web_workers, 0.1, warm, label="warm-up"))
+        assert warm.ok == 4 * args.web_workers, warm.failed[:1]
         run = Run()
         stop = threading.Event()
         time.sleep(1.0)
@@ -228,31 +260,33 @@ def main() -> int:
         sampler = threading.Thread(target=_sampler, args=(run, web, lab.db_name, stop))
         sampler.start()
         started = time.monotonic()
-        asyncio.run(_clients(f"http://127.0.0.1:{port}", raw, args.requests, args.latency, run))
+        asyncio.run(_clients(base, raw, args.requests, args.latency, run))
         elapsed = time.monotonic() - started
         stop.set()
         sampler.join()
 
-        full = [s for s in run.samples if s.held >= args.requests * 0.9] or run.samples
-        peak_rss = max(s.rss_mb for s in run.samples)
+        # Every request held and every job made, none finished yet: pure waiting.
+        full = [
+            s for s in run.samples if s.held == args.requests and s.unfinished_jobs == args.requests
+        ] or run.samples
         print(
             f"{args.requests} held /v1/images/generations, provider {args.latency:.0f} s, "
             f"web: {args.web_workers} uvicorn workers under gunicorn"
         )
-        print(f"{'':24} {'held':>6} {'web RSS MB':>11} {'threads':>8} {'web DB conns':>13}")
-        print(
-            f"{'idle':24} {0:>6} {idle.rss_mb:>11.0f} {idle.threads:>8} {idle.db_connections:>13}"
-        )
-        print(
-            f"{'while all were held':24} {max(s.held for s in full):>6} "
-            f"{max(s.rss_mb for s in full):>11.0f} {max(s.threads for s in full):>8} "
-            f"{max(s.db_connections for s in full):>13}"
-        )
-        print(
-            f"{'peak, whole run':24} {max(s.held for s in run.samples):>6} {peak_rss:>11.0f} "
-            f"{max(s.threads for s in run.samples):>8} "
-            f"{max(s.db_connections for s in run.samples):>13}"
-        )
+        print(f"{'':28} {'held':>6} {'web RSS MB':>11} {'threads':>8} {'web DB conns':>13}")
+
+        def row(label: str, samples: list[Sample], pick) -> None:
+            print(
+                f"{label:28} {pick([x.held for x in samples]):>6} "
+                f"{pick([x.rss_mb for x in samples]):>11.0f} "
+                f"{pick([x.threads for x in samples]):>8} "
+                f"{pick([x.db_connections for x in samples]):>13}"
+            )
+
+        row("idle", [idle], max)
+        row(f"all held, waiting (median, {len(full)} samples)", full, statistics.median_low)
+        row("all held, waiting (max)", full, max)
+        row("peak, whole run", run.samples, max)
         print(
             f"answered {run.ok}/{args.requests} with images in {elapsed:.1f} s; "
             f"{len(run.failed)} failed" + (f" (first: {run.failed[0]})" if run.failed else "")

@@ -19,6 +19,14 @@ API_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
 
 
 class ApiASGIHandler(ASGIHandler):
+    async def __call__(self, scope, receive, send):
+        # Django opens a ThreadSensitiveContext per request, which gives each request a
+        # thread of its own for its synchronous steps (the request signals' receivers, the
+        # security middleware); that thread would sit idle for as long as the request is
+        # held. Without it those few short steps share asgiref's one sync thread, and the
+        # views' ORM work runs in the loop's pool (openai_api.waiting.run_briefly).
+        await self.handle(scope, receive, send)
+
     def load_middleware(self, is_async=False):
         self._view_middleware = []
         self._template_response_middleware = []
