@@ -474,6 +474,17 @@ class ModelSpec:
         """Keyword arguments for ``client.images.create_variation`` (without the file)."""
         return self._request_kwargs(params=params, kind=Kind.VARIATION)
 
+    def variation_prompt(self, source_prompt: str) -> str:
+        """The prompt of a "variation" made as an edit, by a model without the variations
+        endpoint: derived from the prompt that made the image."""
+        prompt = (
+            "A variation of this image: keep its subject, composition and style, and vary "
+            "the details."
+        )
+        if source_prompt.strip():
+            prompt += f" The image was made from this prompt: {source_prompt.strip()}"
+        return prompt[: self.prompt_max_chars]
+
     def images_per_reply_limit(self, *, params: dict) -> int:
         """The most images one provider reply may yield for a job with these params."""
         return self.max_images_per_reply or max(1, int(params.get("n") or 1))
@@ -845,21 +856,20 @@ class _Cache:
             return self.models
 
     def _refresh(self) -> None:
-        from django.db.models import Count, Max
-
         from catalogue.models import CatalogueModel
 
-        rows = CatalogueModel.objects.all()
-        stamp_row = rows.aggregate(count=Count("id"), latest=Max("updated_at"))
-        stamp = (stamp_row["count"], stamp_row["latest"])
+        # One query whether or not anything changed, so a page costs the same number of
+        # queries however warm this process's copy is.
+        rows = list(CatalogueModel.objects.order_by("position", "name"))
+        stamp = (len(rows), max((row.updated_at for row in rows), default=None))
         if self.models is not None and stamp == self.stamp:
             return
-        if not stamp_row["count"]:
+        if not rows:
             # A fresh database before the data migration, or a test's flushed one.
             self.models, self.stamp = shipped_models(), stamp
             return
         models: dict[str, ModelSpec] = {}
-        for row in rows.order_by("position", "name"):
+        for row in rows:
             try:
                 models[row.name] = spec_from_entry(row.entry())
             except ValidationError as exc:
@@ -867,12 +877,21 @@ class _Cache:
                 logger.error("catalogue model %s is invalid and not offered: %s", row.name, exc)
         self.models, self.stamp = models, stamp
 
+    def expire(self, **_signal) -> None:
+        """Check again at the next read (each web request checks once, see CatalogueConfig)."""
+        self.checked_at = 0.0
+
     def clear(self) -> None:
         with self.lock:
             self.models, self.stamp, self.checked_at = None, None, 0.0
 
 
 _cache = _Cache()
+
+
+def catalogue_expire(**_signal) -> None:
+    """The next read checks the catalogue's stamp (at the start of each web request)."""
+    _cache.expire()
 
 
 def catalogue_changed() -> None:

@@ -63,8 +63,13 @@ def edit_models() -> list[ModelSpec]:
 
 
 def variation_model() -> ModelSpec | None:
-    """The offered model that makes variations of any image, if there is one."""
-    return next((spec for spec in offered_models() if spec.variations), None)
+    """The offered model that makes variations of any image: one with the variations
+    endpoint (DALL·E 2, where a connection still serves it), else one that edits without
+    a mask, which makes them as an edit with a prompt derived from the image's own."""
+    offered = offered_models()
+    return next((spec for spec in offered if spec.variations), None) or next(
+        (spec for spec in offered if spec.edits and not spec.edit_needs_transparency), None
+    )
 
 
 def midjourney_modal(*, job: GenerationJob, custom_id: str) -> dict:

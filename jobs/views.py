@@ -267,6 +267,19 @@ def image_variations(request, image_id):
     spec = selectors.variation_model()
     if spec is None:
         raise Http404("No offered model makes variations.")
+    if not spec.variations:
+        # No variations endpoint: an edit of the image, asked for in words (the card says so).
+        return _follow_up(
+            request,
+            image.job,
+            lambda: services.job_create_edit(
+                user=request.user,
+                model_name=spec.name,
+                prompt=spec.variation_prompt(image.job.prompt),
+                params={},
+                source_image=image,
+            ),
+        )
     return _follow_up(
         request,
         image.job,
