@@ -900,14 +900,14 @@ class FakeImageProvider:
             task["status"], task["progress"] = "IN_PROGRESS", "40%"
             return changed
         if scenario == "mj_hostile":  # the finished task's imageUrl is a hostile link
-            task["status"], task["progress"] = "SUCCESS", "100%"
             task["imageUrl"] = self.hostile_url(task.get("_hostile") or "redirect_internal")
+            task["status"], task["progress"] = "SUCCESS", "100%"
             return True
         if scenario == "mj_fail":
             task["status"] = "FAILURE"
             task["failReason"] = "Invalid parameter: Unrecognized parameter(s): `--fast2`"
             return True
-        task["status"], task["progress"] = "SUCCESS", "100%"
+        # The status changes last: a poll from another thread never sees SUCCESS half-made.
         job_hash = f"h{task['id'][-6:]}"
         if task["action"] == "DESCRIBE":
             task["imageUrl"] = task["_source_url"]
@@ -995,6 +995,7 @@ class FakeImageProvider:
                     for i in range(1, 5)
                 ]
             )
+        task["status"], task["progress"] = "SUCCESS", "100%"
         return True
 
     def _mj_queue(self) -> list[dict]:

@@ -162,7 +162,11 @@ def _hand_over(job, token) -> None:
     """Leave the job to a worker run at once (to store a kept answer, or confirm a modal):
     parked and due now, with a message to say so."""
     now = timezone.now()
-    if _guarded(job, token).update(claim_token=None, lease_expires_at=now, updated_at=now) == 1:
+    # The run that takes over claims it again: that is not a new attempt.
+    handed = _guarded(job, token).update(
+        claim_token=None, lease_expires_at=now, updated_at=now, attempts=F("attempts") - 1
+    )
+    if handed == 1:
         job_id = job.id
         transaction.on_commit(lambda: job_enqueue(job_id=job_id))
 
