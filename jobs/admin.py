@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from jobs import services
 from jobs.addresses import allow_list_entries
@@ -28,7 +29,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["resume_from_kept_answer"]
 
-    @admin.action(description="Resume failed jobs from the provider's kept answer")
+    @admin.action(description=_("Resume failed jobs from the provider's kept answer"))
     def resume_from_kept_answer(self, request, queryset):
         from moderation.services import audit_record
 
@@ -135,9 +136,9 @@ class ProviderConnectionForm(forms.ModelForm):
 
 
 _KEY_STATUS = {
-    "": "set",
-    KEY_UNDECRYPTABLE: "cannot be decrypted: re-enter it",
-    KEY_OTHER_HOST: "belongs to another URL: re-enter it",
+    "": _("set"),
+    KEY_UNDECRYPTABLE: _("cannot be decrypted: re-enter it"),
+    KEY_OTHER_HOST: _("belongs to another URL: re-enter it"),
 }
 
 
@@ -150,17 +151,17 @@ class ProviderConnectionAdmin(admin.ModelAdmin):
     readonly_fields = ("key_status",)
     actions = ["check_models"]
 
-    @admin.action(description="Check models (GET /v1/models)")
+    @admin.action(description=_("Check models (GET /v1/models)"))
     def check_models(self, request, queryset):
         from catalogue.admin import check_models
 
         return check_models(self, request, queryset)
 
-    @admin.display(description="Key")
+    @admin.display(description=_("Key"))
     def key_status(self, obj: ProviderConnection) -> str:
         if not obj.pk or not obj.has_api_key:
-            return "none"
-        return _KEY_STATUS[api_key_problem(obj.api_key_encrypted, base_url=obj.base_url)]
+            return str(_("none"))
+        return str(_KEY_STATUS[api_key_problem(obj.api_key_encrypted, base_url=obj.base_url)])
 
     def save_model(self, request, obj, form, change):
         from moderation.services import audit_record

@@ -28,6 +28,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -125,25 +126,31 @@ class SizeRule:
     min_pixels: int = 256 * 256
 
     def describe(self) -> str:
-        return (
-            f"any WIDTHxHEIGHT with both sides divisible by {self.multiple_of}, "
-            "an aspect ratio between 1:3 and 3:1, "
-            f"at most {self.max_long_edge}x{self.max_short_edge}"
-        )
+        return gettext(
+            "any WIDTHxHEIGHT with both sides divisible by %(multiple)s, "
+            "an aspect ratio between 1:3 and 3:1, at most %(long)sx%(short)s"
+        ) % {"multiple": self.multiple_of, "long": self.max_long_edge, "short": self.max_short_edge}
 
     def error_for(self, size: str) -> str | None:
         match = _SIZE_RE.match(size)
         if not match:
-            return "Size must look like 1536x1024 (width x height)."
+            return gettext("Size must look like 1536x1024 (width x height).")
         width, height = int(match[1]), int(match[2])
         if width % self.multiple_of or height % self.multiple_of:
-            return f"Width and height must both be divisible by {self.multiple_of}."
+            return gettext("Width and height must both be divisible by %(multiple)s.") % {
+                "multiple": self.multiple_of
+            }
         if not self.min_ratio <= width / height <= self.max_ratio:
-            return "The aspect ratio must be between 1:3 and 3:1."
+            return gettext("The aspect ratio must be between 1:3 and 3:1.")
         if max(width, height) > self.max_long_edge or min(width, height) > self.max_short_edge:
-            return f"The largest size is {self.max_long_edge}x{self.max_short_edge}."
+            return gettext("The largest size is %(long)sx%(short)s.") % {
+                "long": self.max_long_edge,
+                "short": self.max_short_edge,
+            }
         if width * height < self.min_pixels:
-            return f"The image must have at least {self.min_pixels:,} pixels."
+            return gettext("The image must have at least %(pixels)s pixels.") % {
+                "pixels": f"{self.min_pixels:,}"
+            }
         return None
 
 
@@ -315,32 +322,44 @@ class ModelSpec:
         errors: dict[str, str] = {}
         cleaned: dict = {}
         if self.is_shut_down() and not allow_retired:
-            errors["model"] = self.lifecycle_note or f"{self.label} is no longer available."
+            errors["model"] = self.lifecycle_note or gettext(
+                "%(model)s is no longer available."
+            ) % {"model": self.label}
         if kind not in self.kinds:
-            errors["model"] = f"{self.label} cannot {_KIND_VERBS[kind]}."
+            errors["model"] = gettext("%(model)s cannot %(verb)s.") % {
+                "model": self.label,
+                "verb": _KIND_VERBS[kind],
+            }
         prompt = (prompt or "").strip()
         if kind in (Kind.VARIATION, Kind.BLEND, Kind.DESCRIBE):
             if prompt:
-                errors["prompt"] = f"{self.label} takes no prompt to {_KIND_VERBS[kind]}."
+                errors["prompt"] = gettext("%(model)s takes no prompt to %(verb)s.") % {
+                    "model": self.label,
+                    "verb": _KIND_VERBS[kind],
+                }
         elif not prompt:
-            errors["prompt"] = "Write a prompt describing the image."
+            errors["prompt"] = gettext("Write a prompt describing the image.")
         elif len(prompt) > self.prompt_max_chars:
-            errors["prompt"] = (
-                f"{self.label} accepts prompts of at most {self.prompt_max_chars:,} characters; "
-                f"this one has {len(prompt):,}."
-            )
+            errors["prompt"] = gettext(
+                "%(model)s accepts prompts of at most %(max)s characters; this one has %(count)s."
+            ) % {
+                "model": self.label,
+                "max": f"{self.prompt_max_chars:,}",
+                "count": f"{len(prompt):,}",
+            }
 
         allowed_names = KIND_PARAMS[kind]
         for name, value in params.items():
             if value in (None, ""):
                 continue
             if name not in KIND_PARAMS[Kind.GENERATE] | KIND_PARAMS[Kind.EDIT]:
-                errors[name] = f"Atelier does not know the parameter {name!r}."
+                errors[name] = gettext("Atelier does not know the parameter %(name)r.") % {
+                    "name": name
+                }
             elif name not in allowed_names:
-                errors[name] = (
-                    f"{self.label} does not take a {name.replace('_', ' ')} "
-                    f"when asked to {_KIND_VERBS[kind]}."
-                )
+                errors[name] = gettext(
+                    "%(model)s does not take a %(param)s when asked to %(verb)s."
+                ) % {"model": self.label, "param": _param(name), "verb": _KIND_VERBS[kind]}
 
         if "size" in allowed_names and (self.sizes or self.size_rule):
             size = params.get("size") or self.default_size
@@ -349,13 +368,14 @@ class ModelSpec:
                 if self.size_rule is None or rule_error:
                     listed = ", ".join(self.sizes)
                     if self.size_rule:
-                        listed += f", or {self.size_rule.describe()}"
-                    errors["size"] = f"{self.label} supports these sizes: {listed}." + (
-                        f" {rule_error}" if rule_error else ""
-                    )
+                        listed += gettext(", or %(rule)s") % {"rule": self.size_rule.describe()}
+                    errors["size"] = gettext("%(model)s supports these sizes: %(sizes)s.") % {
+                        "model": self.label,
+                        "sizes": listed,
+                    } + (f" {rule_error}" if rule_error else "")
             cleaned["size"] = size
         elif params.get("size") not in (None, "") and "size" not in errors:
-            errors["size"] = f"{self.label} does not take a size."
+            errors["size"] = gettext("%(model)s does not take a size.") % {"model": self.label}
 
         if "n" in allowed_names:
             n = params.get("n", 1)
@@ -365,10 +385,10 @@ class ModelSpec:
                 n = 0
             if not 1 <= n <= self.n_max:
                 errors["n"] = (
-                    f"{self.label} makes exactly one image per request."
+                    gettext("%(model)s makes exactly one image per request.")
                     if self.n_max == 1
-                    else f"{self.label} makes between 1 and {self.n_max} images per request."
-                )
+                    else gettext("%(model)s makes between 1 and %(max)s images per request.")
+                ) % {"model": self.label, "max": self.n_max}
             cleaned["n"] = n
 
         for name, allowed in self._choices().items():
@@ -381,12 +401,15 @@ class ModelSpec:
                 continue
             if value not in allowed:
                 errors[name] = (
-                    f"{self.label} does not take a {name.replace('_', ' ')}."
+                    gettext("%(model)s does not take a %(param)s.")
                     if not allowed
-                    else f"{self.label} accepts {name.replace('_', ' ')} "
-                    + ", ".join(allowed)
-                    + f"; not {value!r}."
-                )
+                    else gettext("%(model)s accepts %(param)s %(values)s; not %(value)r.")
+                ) % {
+                    "model": self.label,
+                    "param": _param(name),
+                    "values": ", ".join(allowed),
+                    "value": value,
+                }
             else:
                 cleaned[name] = value
 
@@ -399,15 +422,19 @@ class ModelSpec:
             except (TypeError, ValueError):
                 compression = -1
             if not self.output_compression:
-                errors["output_compression"] = f"{self.label} does not take an output compression."
+                errors["output_compression"] = gettext(
+                    "%(model)s does not take an output compression."
+                ) % {"model": self.label}
             elif fmt not in ("webp", "jpeg"):
-                errors["output_compression"] = "Compression applies only to WebP and JPEG output."
+                errors["output_compression"] = gettext(
+                    "Compression applies only to WebP and JPEG output."
+                )
             elif not 0 <= compression <= 100:
-                errors["output_compression"] = "Compression must be between 0 and 100."
+                errors["output_compression"] = gettext("Compression must be between 0 and 100.")
             else:
                 cleaned["output_compression"] = compression
         if cleaned.get("background") == "transparent" and cleaned.get("output_format") == "jpeg":
-            errors["background"] = "A transparent background needs PNG or WebP output."
+            errors["background"] = gettext("A transparent background needs PNG or WebP output.")
 
         partials: Any = params.get("partial_images")
         if partials not in (None, "") and "partial_images" not in errors:
@@ -416,23 +443,25 @@ class ModelSpec:
             except (TypeError, ValueError):
                 partials = -1
             if not self.partial_images:
-                errors["partial_images"] = f"{self.label} does not stream partial images."
+                errors["partial_images"] = gettext("%(model)s does not stream partial images.") % {
+                    "model": self.label
+                }
             elif not 0 <= partials <= PARTIAL_IMAGES_MAX:
-                errors["partial_images"] = (
-                    f"Partial images must be between 0 and {PARTIAL_IMAGES_MAX}."
-                )
+                errors["partial_images"] = gettext(
+                    "Partial images must be between 0 and %(max)s."
+                ) % {"max": PARTIAL_IMAGES_MAX}
             else:
                 cleaned["partial_images"] = partials
 
         seed: Any = params.get("seed")
         if seed not in (None, "") and "seed" not in errors:
             if not self.seeds:
-                errors["seed"] = f"{self.label} does not take a seed."
+                errors["seed"] = gettext("%(model)s does not take a seed.") % {"model": self.label}
             else:
                 try:
                     cleaned["seed"] = int(seed)
                 except (TypeError, ValueError):
-                    errors["seed"] = "The seed must be a whole number."
+                    errors["seed"] = gettext("The seed must be a whole number.")
 
         if errors:
             raise ValidationError({key: [message] for key, message in errors.items()})
@@ -533,12 +562,29 @@ def _is_count(value) -> bool:
 
 
 _KIND_VERBS = {
-    Kind.GENERATE: "generate images from a prompt",
-    Kind.EDIT: "edit images",
-    Kind.VARIATION: "make variations of an image",
-    Kind.BLEND: "blend images",
-    Kind.DESCRIBE: "describe an image",
+    Kind.GENERATE: gettext_lazy("generate images from a prompt"),
+    Kind.EDIT: gettext_lazy("edit images"),
+    Kind.VARIATION: gettext_lazy("make variations of an image"),
+    Kind.BLEND: gettext_lazy("blend images"),
+    Kind.DESCRIBE: gettext_lazy("describe an image"),
 }
+# How an error names a request parameter.
+_PARAM_NAMES = {
+    "size": gettext_lazy("size"),
+    "quality": gettext_lazy("quality"),
+    "style": gettext_lazy("style"),
+    "background": gettext_lazy("background"),
+    "output_format": gettext_lazy("output format"),
+    "output_compression": gettext_lazy("output compression"),
+    "moderation": gettext_lazy("moderation"),
+    "partial_images": gettext_lazy("partial images"),
+    "seed": gettext_lazy("seed"),
+    "input_fidelity": gettext_lazy("input fidelity"),
+}
+
+
+def _param(name: str) -> str:
+    return str(_PARAM_NAMES.get(name) or name.replace("_", " "))
 
 
 # -- catalogue entries as ModelSpec objects --------------------------------------------

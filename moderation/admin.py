@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from moderation import services
 from moderation.models import (
@@ -79,12 +80,14 @@ class ImageReportAdmin(ReadOnlyAdmin):
     search_fields = ("reason", "reporter__username")
     list_select_related = ("reporter",)
 
-    @admin.display(description="Image")
+    @admin.display(description=_("Image"))
     def image_link(self, obj):
         if obj.image_id is None:
-            return "(deleted)"
+            return _("(deleted)")
         return format_html(
-            '<a href="{}">image {}</a>', reverse("moderation:queue") + "?all=1", obj.image_id
+            '<a href="{}">{}</a>',
+            reverse("moderation:queue") + "?all=1",
+            _("image %(id)s") % {"id": obj.image_id},
         )
 
 
@@ -97,10 +100,10 @@ class SuspensionAdmin(ReadOnlyAdmin):
     search_fields = ("user__username", "reason")
     list_select_related = ("user", "created_by")
 
-    @admin.display(description="Moderation")
+    @admin.display(description=_("Moderation"))
     def member_page(self, obj):
         return format_html(
-            '<a href="{}">open</a>', reverse("moderation:member", args=[obj.user_id])
+            '<a href="{}">{}</a>', reverse("moderation:member", args=[obj.user_id]), _("open")
         )
 
 
