@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs import services as job_services
@@ -79,16 +80,16 @@ def idempotency_claim(
     """The request's key, and whether this request is the first to hold it; None when
     derived keys are off and the client sent none (every request is new)."""
     derived = key is None
+    derived_window = dt.timedelta(seconds=settings.ATELIER_API_DERIVED_KEY_SECONDS)
     if key is None:
-        window = settings.ATELIER_API_DERIVED_KEY_SECONDS
-        if window == 0:
+        if not derived_window:
             return None
         key = f"derived:{fingerprint}"
-    else:
-        window = settings.ATELIER_API_IDEMPOTENCY_KEY_HOURS * 3600
     now = timezone.now()
-    IdempotencyKey.objects.filter(
-        token=token, key=key, created_at__lt=now - dt.timedelta(seconds=window)
+    # The token's expired keys go as it makes new ones (the unique index leads with token).
+    IdempotencyKey.objects.filter(token=token).filter(
+        Q(derived=True, created_at__lt=now - derived_window)
+        | Q(created_at__lt=now - dt.timedelta(hours=settings.ATELIER_API_IDEMPOTENCY_KEY_HOURS))
     ).delete()
     for _attempt in range(3):
         try:

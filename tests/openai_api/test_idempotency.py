@@ -107,3 +107,27 @@ def test_a_failed_job_answers_without_retries_and_a_later_request_tries_again(
     with pytest.raises(openai.APIStatusError):
         client.images.generate(model="gpt-image-2", prompt="fake:invalid_model again")
     assert GenerationJob.objects.filter(owner=alice).count() == 2
+
+
+def test_without_derived_keys_every_request_is_a_new_job(live, alice, settings):
+    settings.ATELIER_API_DERIVED_KEY_SECONDS = 0
+    client = sdk(live, token_for(alice))
+    client.images.generate(model="gpt-image-2", prompt="twice on purpose")
+    client.images.generate(model="gpt-image-2", prompt="twice on purpose")
+    assert GenerationJob.objects.filter(owner=alice).count() == 2
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_charlie_cannot_reach_alices_edit_through_her_key(live, alice, charlie):
+    from tests.fake_provider import png_bytes
+
+    upload = ("a.png", png_bytes(64, 64), "image/png")
+    headers = {"Idempotency-Key": "edit-1"}
+    mine = sdk(live, token_for(alice)).images.with_raw_response.edit(
+        model="gpt-image-2", image=upload, prompt="paint it blue", extra_headers=headers
+    )
+    his = sdk(live, token_for(charlie)).images.with_raw_response.edit(
+        model="gpt-image-2", image=upload, prompt="paint it blue", extra_headers=headers
+    )
+    assert mine.headers["x-atelier-job-id"] != his.headers["x-atelier-job-id"]
+    assert GenerationJob.objects.get(id=his.headers["x-atelier-job-id"]).owner == charlie

@@ -163,3 +163,31 @@ def test_stored_images_keep_their_prompt_for_search(alice_sdk, alice):
     page = image_search(user=alice, query=ImageQuery(q="submarine"))
     assert [image.prompt for image in page.images] == ["an orange submarine"]
     assert Image.objects.filter(owner=alice).count() == 2
+
+
+def test_a_team_token_puts_its_images_in_the_team_library(live, alice, bob):
+    from teams.services import team_create
+
+    team = team_create(user=alice, name="Studio")
+    client = sdk(live, token_for(alice, "generate", team=team))
+    client.images.generate(model="gpt-image-2", prompt="a team poster")
+    image = Image.objects.get(owner=alice)
+    assert image.team == team
+    page = image_search(user=alice, query=ImageQuery(q="poster"), team=team)
+    assert [found.id for found in page.images] == [image.id]
+
+
+def test_an_expired_or_forged_image_link_is_a_404(alice_sdk, settings):
+    answer = alice_sdk.images.generate(
+        model="dall-e-3", prompt="a short-lived link", response_format="url"
+    )
+    assert httpx.get(answer.data[0].url).status_code == 302
+    forged = answer.data[0].url[:-3] + "abc"
+    assert httpx.get(forged).json()["error"]["code"] == "link_expired"
+    settings.ATELIER_API_IMAGE_URL_SECONDS = -1
+    assert httpx.get(answer.data[0].url).status_code == 404
+
+
+def test_models_lists_what_the_connections_offer(alice_sdk):
+    names = {model.id for model in alice_sdk.models.list()}
+    assert {"gpt-image-2", "dall-e-2", "dall-e-3"} <= names
