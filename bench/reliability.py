@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Fault drills: real worker processes, Redis, PostgreSQL, an S3 server and the fake provider.
 
-Each drill submits jobs, injects one fault (kill -9 of the worker, a Redis restart,
+Each drill submits jobs, injects one fault (kill -9 of either stage's worker, a Redis restart,
 an S3 outage, a storm of provider errors, a duplicated message, a burst), waits
 until every job is terminal, and counts from the provider's own call log and the
 bucket's objects what was lost or stored twice.
@@ -67,6 +67,7 @@ class DrillResult:
     paid_calls_per_job: list  # distinct counts of successful provider answers per job
     provider_calls: int
     seconds: float
+    notes: str = ""
 
 
 class Lab:
@@ -200,9 +201,19 @@ class Lab:
         self.s3.start()
         wait_for_port(self.s3_port)
 
-    def start_worker(self, *, concurrency: int = 2) -> subprocess.Popen:
-        log_path = self.tmp / f"worker-{len(self.workers)}-{uuid.uuid4().hex[:6]}.log"
+    def start_stage(
+        self, stage: str, *, concurrency: int = 2, env: dict | None = None
+    ) -> subprocess.Popen:
+        """One stage's worker, as docker-compose.yml runs it: the I/O stage under gevent with
+        no persistent database connection and a small pool, the CPU stage prefork."""
+        log_path = self.tmp / f"worker-{stage}-{len(self.workers)}-{uuid.uuid4().hex[:6]}.log"
         log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+        env = {**os.environ, **(env or {})}
+        if stage == "io":
+            queue, pool = "faults", ["-P", "gevent", "-c", str(concurrency)]
+            env.update(DATABASE_CONN_MAX_AGE="0", DATABASE_POOL_MAX_SIZE="4")
+        else:
+            queue, pool = "faults.cpu", ["--concurrency", str(concurrency)]
         worker = subprocess.Popen(
             [
                 sys.executable,
@@ -212,23 +223,23 @@ class Lab:
                 "config",
                 "worker",
                 "-Q",
-                "faults",
+                queue,
                 "-n",
-                f"drill-{uuid.uuid4().hex[:6]}@%h",
-                "--concurrency",
-                str(concurrency),
+                f"drill-{stage}-{uuid.uuid4().hex[:6]}@%h",
+                *pool,
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=dict(os.environ),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         worker.log_path = log_path
+        worker.stage = stage
         deadline = time.time() + 60
         while "ready." not in log_path.read_text():
             if worker.poll() is not None or time.time() > deadline:
@@ -236,6 +247,28 @@ class Lab:
             time.sleep(0.1)
         self.workers.append(worker)
         return worker
+
+    def start_worker(
+        self, *, concurrency: int = 2, cpu_concurrency: int = 2
+    ) -> tuple[subprocess.Popen, subprocess.Popen]:
+        """Both stages: (I/O worker with ``concurrency`` greenlets, CPU worker)."""
+        return (
+            self.start_stage("io", concurrency=concurrency),
+            self.start_stage("cpu", concurrency=cpu_concurrency),
+        )
+
+    def db_connections(self) -> int:
+        """Connections the workers hold to the drill's database right now (this process's
+        own excluded)."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [self.db_name],
+            )
+            return cursor.fetchone()[0]
 
     def kill_worker(self, worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         try:
@@ -252,7 +285,15 @@ class Lab:
         user, _ = get_user_model().objects.get_or_create(username="drill")
         return user
 
-    def submit(self, label: str, prompts: list[str], *, model: str = "dall-e-2") -> list:
+    def submit(
+        self,
+        label: str,
+        prompts: list[str],
+        *,
+        model: str = "dall-e-2",
+        size: str = "256x256",
+        n: int = 1,
+    ) -> list:
         from django.db import transaction
 
         from jobs.services import job_create
@@ -265,7 +306,7 @@ class Lab:
                         user=self.user(),
                         model_name=model,
                         prompt=f"{prompt} [{label}-{uuid.uuid4().hex[:10]}]",
-                        params={"size": "256x256", "n": 1},
+                        params={"size": size, "n": n},
                     )
                 )
         return jobs
@@ -276,6 +317,15 @@ class Lab:
             if time.time() > deadline:
                 raise RuntimeError(f"provider saw {len(self.provider.calls_for(marker))} calls")
             time.sleep(0.05)
+
+    def wait_until_answered(self, marker: str, timeout: float = 30.0) -> None:
+        """Until the provider has answered every call it received (a killed worker's calls
+        go on there, and are billed)."""
+        deadline = time.time() + timeout
+        while any(call.status is None for call in self.provider.calls_for(marker)):
+            if time.time() > deadline:
+                raise RuntimeError("the provider never answered some calls")
+            time.sleep(0.1)
 
     def settle(self, jobs: list, *, timeout: float = 180.0) -> None:
         """Wait for every job to end, running the reaper as Celery beat would."""
@@ -324,7 +374,12 @@ class Lab:
                 paid[answered] += 1
             rows = images[job.id]
             expected_keys = {k for image in rows for k in (image.original_key, image.thumbnail_key)}
-            job_objects = {k for k in objects if f"/{job.id}/" in k}
+            # The kept answer (answers/<job>/…) is the hand-off between the stages, not an
+            # image: it stays for a job that did not store it, and is gone once stored.
+            kept = {k for k in objects if k.startswith(f"answers/{job.id}/")}
+            job_objects = {k for k in objects if f"/{job.id}/" in k} - kept
+            if job.status == "succeeded" and kept:
+                lost += 1  # a leftover answer means the job was not settled as stored
             if job.status not in GenerationJob.TERMINAL:
                 lost += 1  # never finished
             elif job.status == "succeeded" and (
@@ -359,29 +414,77 @@ class Lab:
 
 
 def drill_kill_mid_call(lab: Lab) -> DrillResult:
-    """kill -9 while the provider is working on two requests; three more wait in the queue."""
+    """kill -9 of the I/O stage while the provider works on two requests; three more wait
+    in the queue (two greenlets, so they do)."""
     started = time.time()
-    worker = lab.start_worker(concurrency=2)
+    io, _cpu = lab.start_worker(concurrency=2)
     jobs = lab.submit("midcall", ["a slow lighthouse fake:slow:3"] * 2)
     lab.wait_until_calls("[midcall-", 2)
     jobs += lab.submit("midcall", ["a queued harbour"] * 3)
-    lab.kill_worker(worker)
-    lab.start_worker()
+    lab.kill_worker(io)
+    lab.start_stage("io")
     lab.settle(jobs)
-    return lab.measure("kill -9 worker during provider call", "midcall", jobs, started)
+    return lab.measure("kill -9 I/O worker during provider call", "midcall", jobs, started)
 
 
 def drill_kill_after_answer(lab: Lab) -> DrillResult:
-    """kill -9 after the provider answered (with URLs) but before the images are stored."""
+    """kill -9 of the I/O stage after the provider answered (with URLs), while it streams
+    the images into storage."""
     started = time.time()
-    worker = lab.start_worker(concurrency=2)
+    io, _cpu = lab.start_worker(concurrency=2)
     jobs = lab.submit("afteranswer", ["an owl fake:url_slow:3"] * 2)
     lab.wait_until_calls("[afteranswer-", 2)
     time.sleep(1.0)  # the answer is kept; the download of its URL is stalled
-    lab.kill_worker(worker)
-    lab.start_worker()
+    lab.kill_worker(io)
+    lab.start_stage("io")
     lab.settle(jobs)
-    return lab.measure("kill -9 worker between answer and storage", "afteranswer", jobs, started)
+    return lab.measure(
+        "kill -9 I/O worker between answer and storage", "afteranswer", jobs, started
+    )
+
+
+def drill_kill_io_in_flight(lab: Lab) -> DrillResult:
+    """kill -9 of the I/O stage with many calls in flight on one gevent process."""
+    started = time.time()
+    count = 50 if lab.quick else 300
+    # Calls that last longer than it takes to send them all (the drills' usual provider
+    # timeout, 3 s, would end them first).
+    patient = {"ATELIER_PROVIDER_TIMEOUT": "60"}
+    io = lab.start_stage("io", concurrency=1000, env=patient)
+    lab.start_stage("cpu")
+    jobs = lab.submit("inflight", ["a slow armada fake:slow:15"] * count)
+    lab.wait_until_calls("[inflight-", count, timeout=60)
+    connections = lab.db_connections()
+    lab.kill_worker(io)
+    lab.start_stage("io", concurrency=1000, env=patient)
+    lab.settle(jobs, timeout=240)
+    lab.wait_until_answered("[inflight-", timeout=30)  # the provider finishes (and bills) them
+    result = lab.measure(
+        f"kill -9 I/O worker with {count} calls in flight", "inflight", jobs, started
+    )
+    result.notes = f"{count} calls in flight, {connections} database connections held"
+    return result
+
+
+def drill_kill_cpu_mid_store(lab: Lab) -> DrillResult:
+    """kill -9 of the CPU stage while it stores a batch of four-image answers."""
+    from gallery.models import Image
+
+    started = time.time()
+    _io, cpu = lab.start_worker(concurrency=50, cpu_concurrency=1)
+    jobs = lab.submit("midstore", ["a mural in four panels"] * 6, size="1024x1024", n=4)
+    total = 4 * len(jobs)
+    deadline = time.time() + 120
+    while not 0 < (stored := Image.objects.filter(job__in=jobs).count()) < total:
+        if time.time() > deadline or stored >= total:
+            raise RuntimeError(f"never caught the CPU stage mid-store ({stored}/{total})")
+        time.sleep(0.02)
+    lab.kill_worker(cpu)
+    lab.start_stage("cpu")
+    lab.settle(jobs)
+    result = lab.measure("kill -9 CPU worker mid-store", "midstore", jobs, started)
+    result.notes = f"killed with {stored} of {total} images stored"
+    return result
 
 
 def drill_redis_restart(lab: Lab) -> DrillResult:
@@ -410,7 +513,7 @@ def drill_s3_outage(lab: Lab) -> DrillResult:
 
 def drill_provider_storm(lab: Lab) -> DrillResult:
     started = time.time()
-    lab.start_worker(concurrency=4)
+    lab.start_worker(concurrency=50)
     prompts = [
         "a desert fake:fail_then_ok:rate_limit_exceeded,2",
         "a harbour fake:fail_then_ok:internal_error,1",
@@ -437,7 +540,7 @@ def drill_duplicate_delivery(lab: Lab) -> DrillResult:
     jobs = lab.submit("twice", ["a twin comet"] * 10)
     for job in jobs:
         job_enqueue(job_id=job.id)  # the same message a second time
-    lab.start_worker(concurrency=4)
+    lab.start_worker(concurrency=50)
     lab.settle(jobs)
     return lab.measure("the same job message delivered twice", "twice", jobs, started)
 
@@ -445,7 +548,7 @@ def drill_duplicate_delivery(lab: Lab) -> DrillResult:
 def drill_burst(lab: Lab) -> DrillResult:
     started = time.time()
     count = 500
-    lab.start_worker(concurrency=4)
+    lab.start_worker(concurrency=200)
     jobs = lab.submit("burst", ["a burst of stars"] * count)
     lab.settle(jobs, timeout=600)
     return lab.measure(f"{count} jobs submitted at once", "burst", jobs, started)
@@ -454,6 +557,8 @@ def drill_burst(lab: Lab) -> DrillResult:
 DRILLS = {
     "kill_mid_call": drill_kill_mid_call,
     "kill_after_answer": drill_kill_after_answer,
+    "kill_io_in_flight": drill_kill_io_in_flight,
+    "kill_cpu_mid_store": drill_kill_cpu_mid_store,
     "redis_restart": drill_redis_restart,
     "s3_outage": drill_s3_outage,
     "provider_storm": drill_provider_storm,
@@ -465,15 +570,15 @@ DRILLS = {
 def format_table(results: list[DrillResult]) -> str:
     header = (
         "| fault | jobs | succeeded | failed or unknown (reason: count) | lost | duplicates "
-        "| paid provider calls per answered job | seconds |"
+        "| paid provider calls per answered job | seconds | notes |"
     )
-    lines = [header, "|---|---:|---:|---|---:|---:|---|---:|"]
+    lines = [header, "|---|---:|---:|---|---:|---:|---|---:|---|"]
     for r in results:
         reasons = ", ".join(f"{code}: {n}" for code, n in sorted(r.failed.items())) or "—"
         paid = ", ".join(str(n) for n in r.paid_calls_per_job) or "—"
         lines.append(
             f"| {r.fault} | {r.jobs} | {r.succeeded} | {reasons} | {r.lost} | {r.duplicates} "
-            f"| {paid} | {r.seconds} |"
+            f"| {paid} | {r.seconds} | {r.notes or '—'} |"
         )
     return "\n".join(lines)
 

@@ -148,12 +148,17 @@ def _b64decode(raw: str | bytes) -> bytes:
         raise InvalidImage("Its base64 data is corrupt.") from None
 
 
-def answer_objects_delete(job_id) -> None:
-    """Drop the kept answer's objects once its images are stored; a leftover costs little."""
-    prefix = answer_prefix(job_id)
+def answer_objects_delete(job, answer: ProviderAnswer | None = None) -> None:
+    """Drop the kept answer's objects once its images are stored (or proved not images); a
+    leftover costs little. Its keys are known; only streamed previews need a listing."""
+    answer = answer or ProviderAnswer.objects.filter(job_id=job.id).first()
+    keys = [key for key in (answer.item_keys if answer is not None else []) if key]
     try:
-        _dirs, files = default_storage.listdir(prefix.rstrip("/"))
-        for name in files:
-            default_storage.delete(f"{prefix}{name}")
+        if job.params.get("partial_images"):
+            prefix = answer_prefix(job.id)
+            _dirs, files = default_storage.listdir(prefix.rstrip("/"))
+            keys += [f"{prefix}{name}" for name in files if name.startswith("partial-")]
+        for key in keys:
+            default_storage.delete(key)
     except Exception as exc:  # noqa: BLE001 - storage backends raise a variety
-        logger.info("job %s kept answer objects not deleted: %s", job_id, exc)
+        logger.info("job %s kept answer objects not deleted: %s", job.id, exc)

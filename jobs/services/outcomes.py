@@ -83,7 +83,7 @@ def kept_answer_error_outcome(job, token, answer, exc: Exception) -> RunOutcome:
     if isinstance(exc, InvalidImage):
         from jobs.services.answers import answer_objects_delete
 
-        answer_objects_delete(job.id)  # bytes that are not an image: nothing to resume from
+        answer_objects_delete(job, answer)  # bytes that are not images: nothing to resume
         _finish(
             job,
             token,

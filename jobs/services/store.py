@@ -107,7 +107,7 @@ def _settle(job, token, answer: ProviderAnswer) -> None:
         )
     if succeeded == 1 or kept:
         _trim_answer(answer)
-        answer_objects_delete(job.id)
+        answer_objects_delete(job, answer)
         _partials_delete(job)
 
 

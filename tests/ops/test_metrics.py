@@ -59,13 +59,15 @@ def start_worker(queue: str, index: int, tmp_path: Path):
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{index}"),
         "ATELIER_METRICS_TOKEN": TOKEN,
         "ATELIER_LOG_FORMAT": "json",
+        # Both stages' queues are this worker's own (the CPU stage's is "<queue>.cpu").
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
     log_path = tmp_path / f"worker-{index}.log"
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-n",
-         f"ops-{index}-{uuid.uuid4().hex[:6]}@%h", "-Q", queue, "--concurrency", "2",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+         f"ops-{index}-{uuid.uuid4().hex[:6]}@%h", "-Q", f"{queue},{queue}.cpu",
+         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     process.metrics_port, process.log_path, process.log = port, log_path, log

@@ -128,7 +128,7 @@ def test_every_credential_is_required_from_env_with_no_default():
 
 def test_the_application_gets_a_bucket_scoped_key_and_not_the_root_one():
     env_file = filled_env_file()
-    for service in ("migrate", "web", "worker", "beat"):
+    for service in ("migrate", "web", "worker-io", "worker-cpu", "beat"):
         env = service_env(service, env_file, {})
         assert env["AWS_ACCESS_KEY_ID"] == env_file["ATELIER_S3_ACCESS_KEY"]
         assert env["AWS_SECRET_ACCESS_KEY"] == env_file["ATELIER_S3_SECRET_KEY"]
@@ -143,6 +143,23 @@ def test_the_application_gets_a_bucket_scoped_key_and_not_the_root_one():
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
     actions = {a for statement in policy["Statement"] for a in statement["Action"]}
     assert not any(a.startswith("s3:*") or a.startswith("admin:") for a in actions)
+
+
+def test_compose_runs_the_two_stages_as_separate_services():
+    io, cpu = SERVICES["worker-io"], SERVICES["worker-cpu"]
+    assert "worker" not in SERVICES  # one service per stage, nothing serving both
+    assert io["command"][io["command"].index("-P") + 1] == "gevent"
+    assert io["command"][io["command"].index("-c") + 1] == "1000"
+    assert io["command"][io["command"].index("-Q") + 1] == "atelier"
+    assert io["environment"]["DATABASE_CONN_MAX_AGE"] == "0"
+    assert int(io["environment"]["DATABASE_POOL_MAX_SIZE"]) <= 20
+    assert "-P" not in cpu["command"]  # prefork
+    assert cpu["command"][cpu["command"].index("--concurrency") + 1] == "2"
+    assert cpu["command"][cpu["command"].index("-Q") + 1] == "atelier.cpu"
+    # The rest of the environment is the application's, the same as every other service.
+    shared = SERVICES["web"]["environment"]
+    assert {k: v for k, v in io["environment"].items() if k in shared} == shared
+    assert cpu["environment"] == shared
 
 
 def test_the_dockerfile_and_compose_serve_the_asgi_application():
@@ -280,11 +297,17 @@ def test_the_compose_web_and_worker_commands_serve_the_production_shape(local_se
         _env("web", local_services),
         data_dir / "web.log",
     )
-    worker = _start(
-        service_command("worker") + ["--without-gossip", "--without-mingle"],
-        _env("worker", local_services),
-        data_dir / "worker.log",
-    )
+    queue = local_services["queue"]
+    # The two stages, each on its queue (compose's "atelier" queues made private here).
+    queues = {"atelier": queue, "atelier.cpu": f"{queue}.cpu"}
+    workers = [
+        _start(
+            service_command(name, queues) + ["--without-gossip", "--without-mingle"],
+            _env(name, local_services),
+            data_dir / f"{name}.log",
+        )
+        for name in ("worker-io", "worker-cpu")
+    ]
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
@@ -310,11 +333,12 @@ def test_the_compose_web_and_worker_commands_serve_the_production_shape(local_se
         finally:
             for sock in slow:
                 sock.close()
-        while "ready." not in (data_dir / "worker.log").read_text():
-            assert worker.poll() is None and time.time() < deadline + 60, (
-                data_dir / "worker.log"
-            ).read_text()[-3000:]
-            time.sleep(0.3)
+        for worker in workers:
+            while "ready." not in worker.log_path.read_text():
+                assert worker.poll() is None and time.time() < deadline + 60, (
+                    worker.log_path.read_text()[-3000:]
+                )
+                time.sleep(0.3)
 
         # Three demo images made by the worker, through the queue, into S3.
         password = secrets.token_urlsafe(12)
@@ -336,7 +360,9 @@ for n in range(3):
         while (states := _manage_py(local_services, check).split("\n")[-2]) != str(
             [("succeeded", "")] * 3
         ):
-            assert time.time() < deadline, states + (data_dir / "worker.log").read_text()[-3000:]
+            assert time.time() < deadline, states + "".join(
+                w.log_path.read_text()[-3000:] for w in workers
+            )
             time.sleep(1)
 
         with httpx.Client(base_url=base, timeout=30) as browser:
@@ -374,4 +400,5 @@ for n in range(3):
         assert len(archive.namelist()) == 3 and archive.testzip() is None
     finally:
         _stop(web)
-        _stop(worker)
+        for worker in workers:
+            _stop(worker)

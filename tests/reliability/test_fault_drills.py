@@ -36,17 +36,35 @@ def check_invariants(row):
 
 
 def test_kill_9_during_the_provider_call_says_unknown_and_never_pays_twice(drills):
-    row = drills["kill -9 worker during provider call"]
+    row = drills["kill -9 I/O worker during provider call"]
     check_invariants(row)
     assert row["unknown"] == 2 and row["failed"] == {"worker_lost_unknown_outcome": 2}
     assert row["succeeded"] == 3
 
 
 def test_kill_9_after_the_answer_resumes_from_the_kept_answer(drills):
-    row = drills["kill -9 worker between answer and storage"]
+    row = drills["kill -9 I/O worker between answer and storage"]
     check_invariants(row)
     assert row["succeeded"] == row["jobs"] == 2
     assert row["provider_calls"] == 2
+
+
+def test_kill_9_of_the_io_worker_with_many_calls_in_flight_ends_every_job_once(drills):
+    row = next(r for name, r in drills.items() if name.startswith("kill -9 I/O worker with"))
+    check_invariants(row)
+    assert row["jobs"] == 50
+    # Every call was in flight when the worker died: each ends unknown, none is sent again.
+    assert row["failed"] == {"worker_lost_unknown_outcome": 50}
+    assert row["provider_calls"] == 50
+    in_flight, connections = (int(word) for word in row["notes"].split() if word.isdigit())
+    assert in_flight == 50 and connections < in_flight
+
+
+def test_kill_9_of_the_cpu_worker_mid_store_resumes_from_the_kept_answer_and_stores_once(drills):
+    row = drills["kill -9 CPU worker mid-store"]
+    check_invariants(row)
+    assert row["succeeded"] == row["jobs"] == 6
+    assert row["provider_calls"] == 6  # resumed from the kept answer, never asked again
 
 
 def test_a_redis_restart_loses_no_job(drills):
