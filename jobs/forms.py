@@ -94,7 +94,7 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         model_field = cast(forms.ChoiceField, self.fields["model"])
-        model_field.choices = [(spec.name, spec.label) for spec in offered_models()]
+        model_field.choices = [(spec.name, spec.display_label) for spec in offered_models()]
         if not self.is_bound:
             self.initial["submit_token"] = uuid.uuid4()
 
@@ -200,7 +200,7 @@ class EditForm(RegistryErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         model_field = cast(forms.ChoiceField, self.fields["model"])
-        model_field.choices = [(spec.name, spec.label) for spec in edit_models()]
+        model_field.choices = [(spec.name, spec.display_label) for spec in edit_models()]
 
     def clean(self):
         """A mask over the model's limit is refused by its declared size, unread."""
