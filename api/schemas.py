@@ -47,7 +47,7 @@ class Job(Schema):
 
 class JobPage(Schema):
     jobs: list[Job]
-    next_before: dt.datetime | None
+    next_cursor: str | None
 
 
 class Links(Schema):

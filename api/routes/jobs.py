@@ -1,11 +1,13 @@
 """Jobs of every kind, through the studio's forms and jobs.services."""
 
+import base64
 import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
+from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 from django.utils.datastructures import MultiValueDict
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -150,16 +152,28 @@ def job_describe(
     return _made(request, job)
 
 
+def _cursor_encode(job: GenerationJob) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+
+
+def _cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        moment, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(moment), uuid.UUID(job_id)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError({"cursor": ["This page cursor is invalid."]}) from None
+
+
 class JobFilters(Schema):
     status: GenerationJob.Status | None = None
     kind: GenerationJob.Kind | None = None
-    before: datetime | None = None
+    cursor: str = ""
     limit: int = 20
 
 
 @router.get("", response={200: schemas.JobPage, **REFUSALS})
 def job_list(request, filters: Query[JobFilters]):
-    """The caller's jobs, newest first; `before` (the previous page's `next_before`) pages on."""
+    """The caller's jobs, newest first; `cursor` (the previous page's `next_cursor`) pages on."""
     who = caller(request)
     who.require(Scope.READ)
     limit = min(max(filters.limit, 1), 100)
@@ -168,12 +182,14 @@ def job_list(request, filters: Query[JobFilters]):
         jobs = jobs.filter(status=filters.status)
     if filters.kind:
         jobs = jobs.filter(kind=filters.kind)
-    if filters.before:
-        jobs = jobs.filter(created_at__lt=filters.before)
+    if filters.cursor:
+        # (created_at, id) < (…, …): jobs made in the same instant are neither lost nor repeated.
+        position = Tuple(F("created_at"), F("id"))
+        jobs = jobs.filter(TupleLessThan(position, _cursor_decode(filters.cursor)))
     # As jobs.selectors shows them: a hidden image vanishes from its owner's jobs too.
     visible = Image.objects.filter(is_hidden=False).order_by("index")
     rows = list(
-        jobs.prefetch_related(Prefetch("images", queryset=visible)).order_by("-created_at")[
+        jobs.prefetch_related(Prefetch("images", queryset=visible)).order_by("-created_at", "-id")[
             : limit + 1
         ]
     )
@@ -181,7 +197,7 @@ def job_list(request, filters: Query[JobFilters]):
     rows = rows[:limit]
     return {
         "jobs": [job_out(job) for job in rows],
-        "next_before": rows[-1].created_at if more else None,
+        "next_cursor": _cursor_encode(rows[-1]) if more else None,
     }
 
 
