@@ -94,3 +94,25 @@ def test_a_hidden_image_vanishes_for_its_owner_too(alices, alice, staff):
     assert client.get(f"/api/images/{alices.image.id}").status_code == 404
     job = client.get(f"/api/jobs/{alices.job.id}").json()
     assert job["images"] == []
+
+
+def test_a_team_token_sees_the_images_of_the_jobs_it_made(alices, alice, fake_provider, s3):
+    from gallery.services import image_store
+    from jobs.models import GenerationJob
+    from tests.api.conftest import png
+
+    client = token_client(alice, team=alices.team)
+    made = _json(client, "post", "/api/jobs/generate", {"model": "dall-e-2", "prompt": "a mill"})
+    job = GenerationJob.objects.get(id=made.json()["id"])
+    image = image_store(job=job, index=0, data=png(256, 256))
+    assert client.get(f"/api/images/{image.id}").status_code == 200
+    assert [i["id"] for i in client.get(f"/api/jobs/{job.id}").json()["images"]] == [image.id]
+    # Another of the team's members sees it only once shared.
+    assert (
+        token_client(alices.team.memberships.exclude(user=alice).get().user)
+        .get(f"/api/images/{image.id}")
+        .status_code
+        == 404
+    )
+    shared = _json(client, "post", f"/api/images/{image.id}/share", {"team_id": alices.team.id})
+    assert shared.status_code == 200 and shared.json()["team_id"] == alices.team.id
