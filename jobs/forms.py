@@ -184,6 +184,10 @@ def initial_from_image(image) -> dict:
     initial = initial_from_job(image.job)
     if isinstance(initial.get("seed"), int):
         initial["seed"] += image.index
+    if image.job.provider_seed:  # Midjourney's, fetched with "Get seed"
+        from jobs.services.midjourney import prompt_with_seed
+
+        initial["prompt"] = prompt_with_seed(initial["prompt"], image.job.provider_seed)
     return initial
 
 

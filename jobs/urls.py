@@ -13,6 +13,8 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<uuid:job_id>/action/", views.job_midjourney_action, name="job_midjourney_action"),
     path("jobs/<uuid:job_id>/modal/", views.job_midjourney_modal, name="job_midjourney_modal"),
+    path("jobs/<uuid:job_id>/seed/", views.midjourney_seed, name="midjourney_seed"),
+    path("midjourney/shorten/", views.midjourney_shorten, name="midjourney_shorten"),
     path(
         "hooks/midjourney/<uuid:job_id>/<str:secret>/",
         views.midjourney_hook,

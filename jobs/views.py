@@ -17,6 +17,8 @@ from jobs import selectors, services
 from jobs.admission import JobRefused
 from jobs.connections import offered_controls
 from jobs.forms import EditForm, GenerationForm, initial_from_image, initial_from_job
+from jobs.providers import ProviderError
+from jobs.providers.errors import message_display
 from jobs.registry import Kind
 from jobs.services import midjourney
 
@@ -244,6 +246,50 @@ def job_midjourney_modal(request, job_id):
     job = selectors.job_get(user=request.user, job_id=job_id)
     context = selectors.midjourney_modal(job=job, custom_id=request.GET.get("custom_id", ""))
     return render(request, "jobs/partials/mj_modal.html", context)
+
+
+@login_required
+@require_POST
+def midjourney_shorten(request):
+    """The studio's Shorten: a job whose card lists Midjourney's shorter prompts."""
+    try:
+        job = midjourney.job_create_shorten(
+            user=request.user,
+            model_name=request.POST.get("model", ""),
+            prompt=request.POST.get("prompt", ""),
+        )
+    except ValidationError as error:
+        response = render(
+            request,
+            "jobs/partials/mj_notice.html",
+            {"message": " ".join(error.messages)},
+            status=400,
+        )
+        return _errors_in_place(response, "#shorten-notice")
+    except JobRefused as refusal:
+        response = render(
+            request,
+            "jobs/partials/mj_notice.html",
+            {"message": refusal.message},
+            status=refusal.status_code,
+        )
+        return _refused(_errors_in_place(response, "#shorten-notice"), refusal)
+    return _new_card(request, job)
+
+
+@login_required
+@require_POST
+def midjourney_seed(request, job_id):
+    """Get seed: fetch and record a finished Midjourney image's seed; the card shows it,
+    or says plainly why the proxy could not tell."""
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    try:
+        midjourney.midjourney_seed_fetch(job=job)
+    except ValidationError as error:
+        return _card(request, job, status=400, error=" ".join(error.messages))
+    except ProviderError as error:
+        return _card(request, job, status=200, error=message_display(error.code, error.message))
+    return _card(request, job)
 
 
 @csrf_exempt

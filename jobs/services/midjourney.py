@@ -17,6 +17,7 @@ import hmac
 import io
 import logging
 import random
+import re
 import secrets
 import uuid
 from decimal import Decimal
@@ -672,3 +673,63 @@ def _region_mask_error(job, mask: bytes | None) -> str:
     if lowest_alpha >= 128:
         return gettext("Paint the region to vary first.")
     return ""
+
+
+# -- shorten and seeds -------------------------------------------------------------------
+
+
+def job_create_shorten(*, user, model_name: str, prompt: str) -> GenerationJob:
+    """Midjourney's /shorten: shorter prompts suggested for ``prompt`` (a task of its own,
+    kept like describe's suggestions, each one click from the prompt box)."""
+    spec = get_model(model_name)
+    if spec.family is not Family.MIDJOURNEY:
+        raise ValidationError({"model": [gettext("Only Midjourney shortens prompts.")]})
+    connection = connection_for_model(spec)
+    if connection is None:
+        raise ValidationError(
+            {
+                "model": [
+                    gettext("No provider connection serves %(model)s. Pick another model.")
+                    % {"model": spec.label}
+                ]
+            }
+        )
+    spec.clean(prompt=prompt, params={}, allow_retired=True)
+    admission_check(user=user, prompt=prompt, spec=spec, images=0, cost=Decimal("0"))
+    return _job_insert(
+        owner=user,
+        kind=JobKind.SHORTEN,
+        provider=spec.family.value,
+        connection=connection.name,
+        model=spec.name,
+        prompt=prompt.strip(),
+        params={},
+    )
+
+
+def midjourney_seed_fetch(*, job: GenerationJob) -> str:
+    """The seed of a finished Midjourney image, fetched once and recorded on its job.
+
+    Raises ``ProviderError`` (``mj_no_seed`` when the proxy cannot find it: it needs the
+    account's DM channel configured on its side)."""
+    if job.provider_seed:
+        return job.provider_seed
+    if job.provider != Family.MIDJOURNEY or job.status != Status.SUCCEEDED:
+        raise ValidationError({"job": [gettext("Only finished Midjourney images have a seed.")]})
+    connection = connection_named(job.connection)
+    if connection is None:
+        raise ProviderError("no_connection")
+    seed = MidjourneyClient(connection).image_seed(job.provider_task_id)
+    GenerationJob.objects.filter(id=job.id).update(provider_seed=seed[:32])
+    job.provider_seed = seed[:32]
+    return job.provider_seed
+
+
+_SEED_FLAG = re.compile(r"(?:^|\s)--seed\s+\d+")
+
+
+def prompt_with_seed(prompt: str, seed: str) -> str:
+    """A Midjourney prompt that draws with ``seed`` again (its own --seed replaced)."""
+    if not seed:
+        return prompt
+    return f"{_SEED_FLAG.sub('', prompt).strip()} --seed {seed}"

@@ -16,12 +16,19 @@
     e.target.closest("dialog")?.close();
   });
 
-  // Shorten sends the prompt being written, not a saved one: the button's request
-  // carries the prompt box's text.
-  document.body.addEventListener("htmx:configRequest", (e) => {
-    if (e.target.id !== "shorten-button") return;
+  // Shorten is offered beside the prompt while a Midjourney model is picked (the family
+  // comes from the registry's model-controls JSON).
+  function showShorten() {
     const form = document.getElementById("generate-form");
-    e.detail.parameters.prompt = form?.elements.prompt.value || "";
-    e.detail.parameters.model = form?.elements.model.value || "";
+    const data = document.getElementById("model-controls");
+    const shorten = form?.querySelector(".mj-shorten");
+    if (!form || !data || !shorten) return;
+    const model = JSON.parse(data.textContent)[form.elements.model.value];
+    const kind = form.elements.kind?.value || "generate";
+    shorten.hidden = !model || model.family !== shorten.dataset.family || kind !== "generate";
+  }
+  document.body.addEventListener("change", (e) => {
+    if (e.target.name === "model" || e.target.name === "kind") showShorten();
   });
+  htmx.onLoad(() => showShorten());
 })();
