@@ -229,3 +229,61 @@ def completed_events(result: JobResult, *, kind: Kind) -> list[dict]:
 
 def error_event(error: ApiError) -> dict:
     return {"type": "error", **error.body()}
+
+
+# -- chat completions: the chat-completion image models, answered as a chat reply --------
+
+
+def chat_content(result: JobResult, *, base_url: str) -> str:
+    """The reply's text: Markdown image links to the stored images (which chat front ends
+    show inline), after any text the provider sent alongside."""
+    links = [
+        f"![{_('image %(number)d') % {'number': number}}]"
+        f"({image_link(image_id=image.id, base_url=base_url)})"
+        for number, image in enumerate(result.images, start=1)
+    ]
+    return "\n\n".join(links)
+
+
+def chat_completion(result: JobResult, *, model: str, base_url: str) -> dict:
+    """A ChatCompletion body (openai.types.chat.ChatCompletion)."""
+    return {
+        "id": f"chatcmpl-{result.id.hex}",
+        "object": "chat.completion",
+        "created": result.created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": chat_content(result, base_url=base_url),
+                    "refusal": None,
+                },
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+def chat_chunks(result: JobResult, *, model: str, base_url: str) -> list[bytes]:
+    """The same reply as chat.completion.chunk events, then ``[DONE]``."""
+
+    def chunk(delta: dict, finish: str | None) -> bytes:
+        body = {
+            "id": f"chatcmpl-{result.id.hex}",
+            "object": "chat.completion.chunk",
+            "created": result.created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(body)}\n\n".encode()
+
+    return [
+        chunk({"role": "assistant", "content": ""}, None),
+        chunk({"content": chat_content(result, base_url=base_url)}, None),
+        chunk({}, "stop"),
+        b"data: [DONE]\n\n",
+    ]

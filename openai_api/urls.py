@@ -9,6 +9,7 @@ urlpatterns = [
     path("images/edits", views.edits, name="edits"),
     path("images/variations", views.variations, name="variations"),
     path("images/files/<str:token>", views.image_file, name="image"),
+    path("chat/completions", views.chat_completions, name="chat_completions"),
     path("models", views.models, name="models"),
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]

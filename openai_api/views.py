@@ -450,6 +450,124 @@ async def variations(request):
     return await _images(request, kind=Kind.VARIATION, endpoint="variations")
 
 
+def _message_text(message) -> str:
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return "\n".join(part for part in parts if isinstance(part, str))
+    return ""
+
+
+def _parse_chat(request) -> ApiRequest:
+    """A chat request to one of the chat-completion image models: the last user message is
+    the prompt. Chat front ends send many sampling options; they do not apply and are
+    ignored."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ApiError(_("We could not parse the JSON body of your request.")) from None
+    if not isinstance(body, dict):
+        raise ApiError(_("The request body must be a JSON object."))
+    chat_models = {s.name for s in selectors.api_models() if s.family.value == "chat_completions"}
+    model = body.get("model")
+    if not isinstance(model, str) or model not in chat_models:
+        raise ApiError(
+            _(
+                "The model '%(model)s' is not a chat-completion image model offered here; "
+                "these are: %(models)s. Other models answer at /v1/images/generations."
+            )
+            % {"model": model, "models": ", ".join(sorted(chat_models)) or "-"},
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+    messages = body.get("messages")
+    users = (
+        [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        if (isinstance(messages, list))
+        else []
+    )
+    prompt = _message_text(users[-1]).strip() if users else ""
+    if not prompt:
+        raise ApiError(
+            _("Send at least one user message with text."), param="messages", code="invalid_value"
+        )
+    return ApiRequest(
+        kind=Kind.GENERATE,
+        model=model,
+        prompt=prompt,
+        params={},
+        response_format="url",
+        stream=_flag(body.get("stream")),
+    )
+
+
+async def _chat_events(job_id: uuid.UUID, model: str, base_url: str):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _hold_seconds()
+    state: JobState | None = None
+    while state is None or state.status not in TERMINAL:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            late = answers.still_running_error(job_id, waited=_hold_seconds())
+            yield f"data: {json.dumps(late.body())}\n\n".encode()
+            return
+        new = await watcher().next_state(
+            job_id, known=state, timeout=min(remaining, KEEPALIVE_SECONDS)
+        )
+        if new is None:
+            yield b": keep-alive\n\n"
+            continue
+        state = new
+    result = await run_briefly(selectors.job_result)(job_id=job_id)
+    failure = (
+        ApiError(_("That job no longer exists."), status=404, code="job_not_found")
+        if result is None
+        else answers.outcome_error(result)
+    )
+    if failure is not None or result is None:
+        yield f"data: {json.dumps((failure or ApiError('')).body())}\n\n".encode()
+        return
+    for chunk in answers.chat_chunks(result, model=model, base_url=base_url):
+        yield chunk
+
+
+@csrf_exempt
+async def chat_completions(request):
+    if request.method != "POST":
+        return ApiError(_("Use POST."), status=405, code="method_not_allowed").response()
+    try:
+        token = await _authenticate(request, scope="generate")
+        api_request = await run_briefly(_parse_chat)(request)
+        job_id = await _job_for(request, token, api_request, "chat")
+        base_url = request.build_absolute_uri("/")
+        if api_request.stream:
+            response = StreamingHttpResponse(
+                _chat_events(job_id, api_request.model, base_url),
+                content_type="text/event-stream",
+            )
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            response["x-atelier-job-id"] = str(job_id)
+            return response
+        result = await _finished_result(job_id)
+        if result is None:
+            raise answers.still_running_error(job_id, waited=_hold_seconds())
+        error = answers.outcome_error(result)
+        if error is not None:
+            raise error
+        if token.team_id is not None:
+            await run_briefly(services.api_images_share)(token=token, result=result)
+        body = answers.chat_completion(result, model=api_request.model, base_url=base_url)
+        answer = JsonResponse(body)
+        answer["x-atelier-job-id"] = str(job_id)
+        return answer
+    except ApiError as error:
+        return error.response()
+
+
 async def models(request):
     try:
         await _authenticate(request, scope=None)
