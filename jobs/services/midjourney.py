@@ -733,3 +733,63 @@ def prompt_with_seed(prompt: str, seed: str) -> str:
     if not seed:
         return prompt
     return f"{_SEED_FLAG.sub('', prompt).strip()} --seed {seed}"
+
+
+# -- InsightFace swap_face -------------------------------------------------------------
+
+SWAP_FACE_OFF = gettext_noop(
+    "Face swaps are off for this connection: they change a real person's face, so an "
+    "administrator must turn them on for it first."
+)
+
+
+def job_create_swap_face(*, user, model_name: str, source: bytes, target: bytes) -> GenerationJob:
+    """InsightFace through the proxy: the face in ``source`` put onto the person in
+    ``target``, a job of its own kind. Both uploads are judged like every other upload;
+    the connection must allow face swaps, and every such job is a moderation event."""
+    from jobs.services.inputs import _inputs_check
+    from moderation.models import ModerationEvent
+
+    spec = get_model(model_name)
+    connection = connection_for_model(spec) if spec.family is Family.MIDJOURNEY else None
+    if connection is None or not connection.swap_face:
+        raise ValidationError({"model": [gettext(SWAP_FACE_OFF)]})
+    errors, infos, _mask = _inputs_check(
+        spec=spec, kind=Kind.BLEND, images=[source, target], mask=None
+    )
+    if errors:
+        raise ValidationError(errors)
+    admission_check(
+        user=user, prompt="", spec=spec, cost=job_estimate_usd(spec, {}) or Decimal("0")
+    )
+    job_id = uuid.uuid4()
+    keys = [f"inputs/{job_id}/{i}.{info.extension}" for i, info in enumerate(infos)]
+    try:
+        for key, data in zip(keys, [source, target], strict=True):
+            default_storage.save(key, ContentFile(data))
+    except Exception as exc:  # botocore or OSError: say so instead of a 500
+        logger.warning("storing face swap inputs failed: %s", exc)
+        raise ValidationError(
+            {"images": [gettext("Atelier could not store the upload right now; try again.")]}
+        ) from exc
+    with transaction.atomic():
+        job = _job_insert(
+            id=job_id,
+            owner=user,
+            kind=JobKind.SWAP_FACE,
+            provider=spec.family.value,
+            connection=connection.name,
+            model=spec.name,
+            prompt="",
+            params={},
+            input_keys=keys,
+        )
+        # A real person's face is changed: staff can review every swap.
+        ModerationEvent.objects.create(
+            user=user,
+            job=job,
+            source=ModerationEvent.Source.PROVIDER,
+            code="swap_face",
+            detail="InsightFace face swap requested (source face, target image).",
+        )
+    return job
