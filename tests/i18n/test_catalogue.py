@@ -77,23 +77,35 @@ def test_the_check_fails_on_an_empty_plural_form(locale_copy):
 
 
 def test_every_string_the_code_marks_is_in_the_committed_catalogue(
-    locale_copy, settings, monkeypatch
+    locale_copy, settings, monkeypatch, tmp_path
 ):
     """makemessages merges what the code marks today into a copy of the catalogue: a new
     string arrives untranslated (or fuzzy, when it looks like an old one)."""
+    # makemessages writes beside a ./locale it finds, so it walks links to the code from a
+    # directory without one, and the committed catalogue is never touched.
+    source = tmp_path / "source"
+    source.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name not in {"locale", *IGNORE} and not entry.name.startswith("."):
+            (source / entry.name).symlink_to(entry)
     settings.LOCALE_PATHS = [locale_copy]
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(source)
+    before = _po(ROOT / "locale").read_bytes()
     for domain in ("django", "djangojs"):
         call_command(
             "makemessages",
             locale=["zh_Hans"],
             domain=domain,
             ignore_patterns=IGNORE,
+            symlinks=True,
             verbosity=0,
         )
+    assert _po(ROOT / "locale").read_bytes() == before
     missing = []
     for domain in ("django", "djangojs"):
         merged = polib.pofile(str(_po(locale_copy, domain)))
+        # The walk really read the code: what it found is live, not left obsolete.
+        assert len([e for e in merged if not e.obsolete]) > 10, domain
         missing += [
             f"{domain}: {e.msgid!r} ({', '.join(f for f, _ in e.occurrences)})"
             for e in merged
