@@ -160,7 +160,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--latency", type=float, default=8.0, help="provider seconds per call")
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=0, help="default: --requests")
+    # Each worker thread holds a database connection: more than PostgreSQL's max_connections
+    # (100 by default) fails jobs. Jobs beyond this many wait their turn, still held.
+    parser.add_argument("--worker-threads", type=int, default=50)
     args = parser.parse_args()
 
     lab = Lab(quick=True)
@@ -209,8 +211,8 @@ def main() -> int:
             start_new_session=True,
         )
         wait_for_port(port, timeout=60)
-        # Threads, so that every job's slow provider call can be in flight at once: the
-        # bench measures the web tier's holding, not the worker's throughput.
+        # Threads, so that many jobs' slow provider calls are in flight at once: the bench
+        # measures the web tier's holding, not the worker's throughput.
         worker_log = open(lab.tmp / "worker.log", "w")  # noqa: SIM115
         worker = subprocess.Popen(
             [
@@ -225,7 +227,7 @@ def main() -> int:
                 "--pool",
                 "threads",
                 "--concurrency",
-                str(args.worker_threads or args.requests),
+                str(args.worker_threads),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",

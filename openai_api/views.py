@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 
 from django.core import signing
@@ -29,6 +30,7 @@ from openai_api.errors import ApiError
 from openai_api.services import ApiRequest
 from openai_api.waiting import GONE, JobState, run_briefly, watcher
 
+logger = logging.getLogger(__name__)
 TERMINAL = {str(status) for status in GenerationJob.TERMINAL} | {GONE.status}
 KEEPALIVE_SECONDS = 15
 CLAIM_WAIT_SECONDS = 30
@@ -433,6 +435,20 @@ async def _images(request, *, kind: Kind, endpoint: str):
         return await _images_answer(request, token, job_id, api_request)
     except ApiError as error:
         return error.response()
+    except Exception:
+        return _unexpected(request)
+
+
+def _unexpected(request):
+    """An error nobody expected (the database refusing connections, a bug) in the OpenAI
+    shape. Retrying is safe: a job made before the failure is found again by its key."""
+    logger.exception("unexpected error answering %s", request.path)
+    return ApiError(
+        _("Atelier could not answer this request; try again."),
+        status=500,
+        type="server_error",
+        code="server_error",
+    ).response()
 
 
 @csrf_exempt
@@ -566,6 +582,8 @@ async def chat_completions(request):
         return answer
     except ApiError as error:
         return error.response()
+    except Exception:
+        return _unexpected(request)
 
 
 async def models(request):
