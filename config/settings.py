@@ -261,6 +261,9 @@ CELERY_TASK_ROUTES = {
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 ATELIER_PROVIDER_TIMEOUT = env_int("ATELIER_PROVIDER_TIMEOUT", 300, minimum=1)
+# A streamed chat reply (a connection's ``stream``): the longest silence between two of its
+# chunks; the whole reply still ends within ATELIER_PROVIDER_TIMEOUT.
+ATELIER_CHAT_STREAM_IDLE_TIMEOUT = env_int("ATELIER_CHAT_STREAM_IDLE_TIMEOUT", 120, minimum=1)
 ATELIER_DOWNLOAD_TIMEOUT = env_int("ATELIER_DOWNLOAD_TIMEOUT", 60, minimum=1)
 # HTTP connections per provider connection per worker process: at least the I/O stage's
 # concurrency, so a call never waits for a free one.

@@ -257,6 +257,7 @@ class FakeImageProvider:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.answers = 0  # image requests answered, any status
+        self.chat_stream_delay = 0.05  # seconds between a streamed chat reply's progress lines
         self.calls: list[Call] = []
         self.files: dict[str, tuple[bytes, float]] = {}
         self.file_delays: dict[str, float] = {}  # seconds a download of that file stalls
@@ -309,6 +310,7 @@ class FakeImageProvider:
             self.listed_models = None
             self.extra_models = set()
             self.latency = None
+            self.chat_stream_delay = 0.05
             self.peak_in_flight = self.in_flight
             self.answers = 0
 
@@ -727,7 +729,8 @@ class FakeImageProvider:
         image, second = png_bytes(512, 512, seed=1), png_bytes(768, 512, seed=2)
         data_url = "data:image/png;base64," + base64.b64encode(image).decode()
         message: dict = {"role": "assistant"}
-        if scenario == "markdown_url":
+        streamed = scenario.startswith("stream_")  # faults of a stream: markdown_url's reply
+        if scenario == "markdown_url" or streamed:
             url = self.file_url(image)
             # gpt-4-all style: the picture, then a download link to the same file.
             message["content"] = f"Here is your picture.\n\n![image]({url})\n\n[Download]({url})"
@@ -775,7 +778,79 @@ class FakeImageProvider:
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21},
         }
+        if body.get("stream") is True and scenario != "stream_ignored":
+            self._chat_stream(handler, payload, scenario)
+            return
         self._json(handler, 200, payload)
+
+    # Progress lines as these proxies stream them before the image link.
+    CHAT_PROGRESS = ("> 排队中…\n\n", "> 生成中 45%\n\n", "> 生成中 100%\n\n")
+
+    def _chat_stream(self, handler, payload: dict, scenario: str) -> None:
+        """``stream: true``: the reply as ``chat.completion.chunk`` events, progress lines first
+        (``chat_stream_delay`` seconds apart), then the reply's own content, then ``[DONE]``.
+        stream_cut drops the connection mid-reply, stream_stall goes silent after the progress,
+        stream_error sends an error event, stream_trickle sends progress for a minute;
+        stream_ignored answers as if ``stream`` had not been asked for."""
+        handler.call.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        [choice] = payload["choices"]
+        message = choice["message"]
+        common = {k: payload[k] for k in ("id", "created", "model")}
+
+        def send(delta: dict, finish_reason=None, **extra) -> None:
+            chunk = {
+                **common,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                **extra,
+            }
+            handler.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            handler.wfile.flush()
+
+        try:
+            send({"role": "assistant", "content": ""})
+            lines = self.CHAT_PROGRESS
+            if scenario == "stream_trickle":
+                lines = tuple(f"> 生成中 {i}%\n\n" for i in range(200))
+            for line in lines:
+                time.sleep(0.3 if scenario == "stream_trickle" else self.chat_stream_delay)
+                # A line in two pieces, as tokens arrive: only a whole line is progress.
+                send({"content": line[:4]})
+                send({"content": line[4:]})
+            if scenario == "stream_stall":
+                time.sleep(30)
+                return
+            if scenario == "stream_error":
+                error = {
+                    "message": "Your request was rejected by the safety system.",
+                    "type": "invalid_request_error",
+                    "code": "content_policy_violation",
+                }
+                handler.wfile.write(f"data: {json.dumps({'error': error})}\n\n".encode())
+                return
+            content = message.get("content")
+            if isinstance(content, str):
+                half = len(content) // 2
+                send({"content": content[:half]})
+                if scenario == "stream_cut":
+                    return  # the connection drops before the image link is whole
+                send({"content": content[half:]})
+            else:
+                send({"content": content})
+            if message.get("images"):
+                send({"images": message["images"]})
+            send({}, finish_reason="stop")
+            send({}, usage=payload["usage"])
+            handler.wfile.write(b"data: [DONE]\n\n")
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     # -- /mj/*: a midjourney-proxy task API --------------------------------------------
     # Shapes follow trueai-org/midjourney-proxy 11.10.3 (see jobs/providers/midjourney.py).

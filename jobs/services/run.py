@@ -24,12 +24,14 @@ from jobs.dblocks import is_lock_error, retry_on_lock
 from jobs.models import GenerationJob, ProviderAnswer
 from jobs.providers import ProviderError, provider_for
 from jobs.providers.base import EditingImageProvider, JobInputs
+from jobs.providers.chat_completions import ChatCompletionsProvider
 from jobs.providers.fetch import reply_capped
 from jobs.registry import Family, Kind, ModelSpec, get_model
 from jobs.services.answers import answer_fetch, answer_keep
 from jobs.services.inputs import _inputs_or_outcome
 from jobs.services.midjourney import _midjourney_cancel_at_provider, _midjourney_step
 from jobs.services.outcomes import kept_answer_error_outcome, provider_error_outcome
+from jobs.services.progress import ProgressNotes
 from jobs.services.state import (
     PROVIDER_URL_LIFETIME,
     RunOutcome,
@@ -246,6 +248,10 @@ def _provider_call(job, token, *, spec: ModelSpec, connection, inputs: JobInputs
                 **common, prompt=job.prompt, inputs=edit_inputs, on_partial=on_partial
             )
         return editor.create_variation(**common, inputs=edit_inputs)
+    if isinstance(provider, ChatCompletionsProvider):
+        # A streamed reply's progress lines, onto the card as they arrive.
+        notes = ProgressNotes(job, token)
+        return provider.generate(**common, prompt=job.prompt, on_progress=notes)
     return provider.generate(**common, prompt=job.prompt, on_partial=on_partial)
 
 
