@@ -41,7 +41,7 @@ run: install
 test: install $(NODE_STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts openai_api
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts openai_api catalogue
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=tests.settings > /dev/null
 	$(BIN)/python scripts/check-translations.py
@@ -50,7 +50,7 @@ test: install $(NODE_STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts openai_api
+	$(BIN)/mypy config jobs gallery teams moderation notifications ops api webhooks accounts openai_api catalogue
 
 format: install
 	$(BIN)/ruff format .
