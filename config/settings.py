@@ -304,9 +304,7 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.logformat.JsonFormatter"},
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": ATELIER_LOG_FORMAT}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ATELIER_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # django-axes logs every successful login at INFO; failures and lock-outs are warnings.
     "loggers": {"axes": {"level": "WARNING"}},
@@ -328,9 +326,7 @@ ATELIER_OPENAI_MODELS = env_list("ATELIER_OPENAI_MODELS", [])
 # Networks or host names the openai connection's image downloads may reach besides the
 # public internet (a self-hosted proxy on the LAN); empty: public addresses only.
 try:
-    ATELIER_OPENAI_ALLOWED_NETWORKS = allow_list_entries(
-        env_str("ATELIER_OPENAI_ALLOWED_NETWORKS")
-    )
+    ATELIER_OPENAI_ALLOWED_NETWORKS = allow_list_entries(env_str("ATELIER_OPENAI_ALLOWED_NETWORKS"))
 except ValueError as _exc:
     raise ImproperlyConfigured(f"ATELIER_OPENAI_ALLOWED_NETWORKS: {_exc}") from None
 # Storage retries cost nothing at the provider (its answer is kept), so they get a longer budget.

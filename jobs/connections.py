@@ -300,10 +300,13 @@ def unserved_message(spec: ModelSpec) -> str:
                 "%(model)s was shut down at %(maker)s on %(date)s and no connection here still "
                 "serves it. Use %(successor)s instead."
             ) % {**values, "successor": successor.label}
-        return gettext(
-            "%(model)s was shut down at %(maker)s on %(date)s and no connection here still "
-            "serves it."
-        ) % values
+        return (
+            gettext(
+                "%(model)s was shut down at %(maker)s on %(date)s and no connection here still "
+                "serves it."
+            )
+            % values
+        )
     return gettext("No provider connection serves %(model)s. Pick another model.") % {
         "model": spec.label
     }
