@@ -21,3 +21,16 @@ def wait_for_job(job, *, timeout: float = 30.0):
 def bucket_keys(client) -> list[str]:
     response = client.list_objects_v2(Bucket=settings.AWS_STORAGE_BUCKET_NAME)
     return sorted(item["Key"] for item in response.get("Contents", []))
+
+
+def broker_silenced(monkeypatch) -> list:
+    """Tests that drive job runs themselves keep the suite's live worker out of them: what
+    would be sent to the broker is recorded instead."""
+    from jobs import tasks
+
+    sent: list = []
+    for task in (tasks.run_generation_job, tasks.store_generation_job, tasks.store_partial_image):
+        monkeypatch.setattr(
+            task, "apply_async", lambda *args, _name=task.name, **kwargs: sent.append(_name)
+        )
+    return sent

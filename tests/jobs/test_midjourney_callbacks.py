@@ -17,14 +17,16 @@ from django.utils import timezone
 from gallery.models import Image
 from jobs import services
 from jobs.models import GenerationJob, ProviderAnswer
+from tests.support import broker_silenced
 
 Status = GenerationJob.Status
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def hooked(settings, live_server, fake_connections, s3):
+def hooked(settings, live_server, fake_connections, s3, monkeypatch):
     """Atelier reachable at the live server: submits carry a callback URL."""
+    broker_silenced(monkeypatch)
     settings.ATELIER_PUBLIC_URL = live_server.url
     settings.ATELIER_MIDJOURNEY_CALLBACK_POLL_SECONDS = 30
     return fake_connections

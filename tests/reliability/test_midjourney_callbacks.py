@@ -18,7 +18,7 @@ from django.utils import timezone
 from gallery.models import Image
 from jobs import services
 from jobs.models import GenerationJob, ProviderAnswer
-from tests.support import bucket_keys
+from tests.support import broker_silenced, bucket_keys
 
 Status = GenerationJob.Status
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,8 +44,9 @@ def drive(jobs, *, timeout: float = 90.0) -> None:
 
 
 def test_callbacks_lost_entirely_every_job_still_ends_by_polls(
-    alice, fake_connections, s3, settings, live_server
+    alice, fake_connections, s3, settings, live_server, monkeypatch
 ):
+    broker_silenced(monkeypatch)
     settings.ATELIER_PUBLIC_URL = live_server.url
     settings.ATELIER_MIDJOURNEY_CALLBACK_POLL_SECONDS = 2
     fake = fake_connections
