@@ -23,10 +23,15 @@ Status = GenerationJob.Status
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def hooked(settings, live_server, fake_connections, s3, monkeypatch):
-    """Atelier reachable at the live server: submits carry a callback URL."""
+@pytest.fixture(autouse=True)
+def _runs_driven_here(monkeypatch):
+    """These tests run each job themselves; the suite's live worker must not claim them."""
     broker_silenced(monkeypatch)
+
+
+@pytest.fixture
+def hooked(settings, live_server, fake_connections, s3):
+    """Atelier reachable at the live server: submits carry a callback URL."""
     settings.ATELIER_PUBLIC_URL = live_server.url
     settings.ATELIER_MIDJOURNEY_CALLBACK_POLL_SECONDS = 30
     return fake_connections
@@ -208,6 +213,7 @@ def test_many_due_tasks_are_fetched_in_one_list_by_condition(alice, fake_connect
     for job in jobs:
         due(job)
     run(jobs[0])
+    assert calls(fake_connections, "list-by-condition"), [c.path for c in fake_connections.calls]
     [batch] = calls(fake_connections, "list-by-condition")
     assert sorted(batch.body["ids"]) == sorted(j.provider_task_id for j in jobs)
     assert calls(fake_connections, "/fetch") == []
