@@ -63,9 +63,19 @@ def embedded_default(tmp_path):
     )
     subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=120)
     log = (tmp_path / "processes.log").open("w")
+    queue = env.get("CELERY_TASK_DEFAULT_QUEUE", "atelier")
     processes = [
+        # The two stages scripts/run-dev.sh starts: I/O under gevent, CPU prefork.
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "io@%h",
+             "-Q", queue, "-P", "gevent", "-c", "8",
+             "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+            cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": "0"}, stdout=log,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "cpu@%h",
+             "-Q", f"{queue}.cpu", "--concurrency", "1",
              "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         ),
