@@ -3,7 +3,8 @@
 
 Each locale/<language>/LC_MESSAGES/*.po must have every entry translated (no empty msgstr,
 no plural form left empty), none marked fuzzy, no obsolete (#~) entry that the code still
-needs, and a compiled .mo beside it that is newer than the .po and holds the same entries.
+needs, and a compiled .mo beside it that holds the same entries with the same translations
+(compared by content: a git checkout gives files arbitrary modification times).
 Run by `make test` and by tests/i18n/test_catalogue.py.
 
     python scripts/check-translations.py [LANGUAGE ...]   (default: zh_Hans)
@@ -25,6 +26,16 @@ def _untranslated(entry: polib.POEntry) -> bool:
     if entry.msgid_plural:
         return not entry.msgstr_plural or not all(entry.msgstr_plural.values())
     return not entry.msgstr
+
+
+def _key(entry: polib.POEntry | polib.MOEntry) -> tuple[str | None, str]:
+    return entry.msgctxt, entry.msgid
+
+
+def _text(entry: polib.POEntry | polib.MOEntry) -> tuple[str, ...]:
+    if entry.msgid_plural:
+        return tuple(entry.msgstr_plural[index] for index in sorted(entry.msgstr_plural))
+    return (entry.msgstr,)
 
 
 def catalogue_problems(language: str = "zh_Hans", locale: Path = LOCALE) -> list[str]:
@@ -55,15 +66,16 @@ def catalogue_problems(language: str = "zh_Hans", locale: Path = LOCALE) -> list
         if not mo_path.exists():
             problems.append(f"{mo_path}: missing; run manage.py compilemessages")
             continue
-        if mo_path.stat().st_mtime < po_path.stat().st_mtime:
-            problems.append(f"{mo_path.name} is older than {po_path.name}; run compilemessages")
-        compiled = {(e.msgctxt, e.msgid) for e in polib.mofile(str(mo_path)) if e.msgid}
-        translated = {(e.msgctxt, e.msgid) for e in po.translated_entries()}
-        if compiled != translated:
+        compiled = {_key(e): _text(e) for e in polib.mofile(str(mo_path)) if e.msgid}
+        translated = {_key(e): _text(e) for e in po.translated_entries()}
+        both = translated.keys() & compiled.keys()
+        stale = [key for key in both if compiled[key] != translated[key]]
+        if compiled.keys() != translated.keys() or stale:
             problems.append(
                 f"{mo_path.name} does not match {po_path.name} "
-                f"({len(translated - compiled)} entries not compiled, "
-                f"{len(compiled - translated)} compiled but gone); run compilemessages"
+                f"({len(translated.keys() - compiled.keys())} entries not compiled, "
+                f"{len(compiled.keys() - translated.keys())} compiled but gone, "
+                f"{len(stale)} with another translation); run compilemessages"
             )
     return problems
 
