@@ -13,7 +13,7 @@ from django.core import signing
 from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
+from storages.utils import ReadBytesWrapper, clean_name
 
 MEDIA_SIGNING_SALT = "atelier.media"
 
@@ -75,6 +75,31 @@ class PrivateS3Storage(S3Storage):
                     )
         return self._public_client
 
+    def _save(self, name, content):
+        # An image is one request: S3Transfer's machinery (a HEAD-free upload, but futures,
+        # callbacks and a thread pool) costs more than the PUT for bodies this small.
+        size = getattr(content, "size", None)
+        if self.gzip or size is None or size > self.transfer_config.multipart_threshold:
+            return super()._save(name, content)
+        cleaned_name = clean_name(name)
+        key = self._normalize_name(cleaned_name)
+        params = self._get_write_parameters(key, content)
+        content.seek(0)
+        self.bucket.Object(key).put(Body=ReadBytesWrapper(content).read(), **params)
+        return cleaned_name
+
+    def read_bytes(self, name) -> bytes:
+        """The object's body in one GET (``open`` sends a HEAD, then a HEAD and a GET)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            reply = self.bucket.Object(self._normalize_name(clean_name(name))).get()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(f"File does not exist: {name}") from None
+            raise
+        return reply["Body"].read()
+
     def url(self, name, parameters=None, expire=None, http_method=None):
         if not self.public_endpoint_url:
             return super().url(name, parameters, expire, http_method)
@@ -87,3 +112,11 @@ class PrivateS3Storage(S3Storage):
             ExpiresIn=self.querystring_expire if expire is None else expire,
             HttpMethod=http_method,
         )
+
+
+def storage_read(storage, name) -> bytes:
+    """A whole object's bytes, by the cheapest way the backend has."""
+    if hasattr(storage, "read_bytes"):
+        return storage.read_bytes(name)
+    with storage.open(name, "rb") as handle:
+        return handle.read()

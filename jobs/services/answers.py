@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from gallery.imaging import InvalidImage
+from gallery.storage import storage_read
 from jobs import observability
 from jobs.connections import connection_named
 from jobs.models import ProviderAnswer
@@ -128,8 +129,7 @@ def answer_item_bytes(answer: ProviderAnswer, index: int) -> bytes:
     key = _key(answer, index)
     if key:
         try:
-            with default_storage.open(key, "rb") as handle:
-                data = handle.read()
+            data = storage_read(default_storage, key)
         except FileNotFoundError:
             raise InvalidImage("The kept answer's image is missing from storage.") from None
         except _storage_errors() as exc:

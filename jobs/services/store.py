@@ -17,6 +17,7 @@ from django.utils import timezone
 from gallery.imaging import InvalidImage, image_accept
 from gallery.models import Image
 from gallery.services import image_store
+from gallery.storage import storage_read
 from jobs import observability
 from jobs.connections import Connection
 from jobs.models import CANCELLED_KEPT, GenerationJob, ProviderAnswer
@@ -172,8 +173,9 @@ def job_partial_store(*, job_id, index: int) -> None:
     if not running.exists():
         return
     try:
-        with default_storage.open(partial_key(job_id, index), "rb") as handle:
-            data, info = image_accept(_b64decode(handle.read()))
+        data, info = image_accept(
+            _b64decode(storage_read(default_storage, partial_key(job_id, index)))
+        )
     except InvalidImage as exc:
         logger.info("job %s partial image %d unusable: %s", job_id, index, exc)
         return
@@ -190,6 +192,8 @@ def job_partial_store(*, job_id, index: int) -> None:
 
 
 def _partials_delete(job) -> None:
+    if not job.params.get("partial_images") and not job.partial_image_key:
+        return  # no preview was asked for, so none was stored
     try:
         _dirs, files = default_storage.listdir(f"partials/{job.id}")
         for name in files:

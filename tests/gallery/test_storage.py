@@ -92,3 +92,68 @@ def test_a_hundred_public_links_are_signed_by_one_client(
     links = {default_storage.url(image.thumbnail_key) for _ in range(100)}
     assert client_builds.count(PUBLIC) == 1
     assert all(link.startswith(PUBLIC + "/") for link in links)
+
+
+@pytest.fixture
+def s3_requests():
+    """(method, query) of every request the default storage's client sends."""
+    sent: list[tuple[str, str]] = []
+    events = default_storage.connection.meta.client.meta.events
+
+    def record(request, **kwargs):
+        sent.append((request.method, urlsplit(request.url).query))
+
+    events.register("before-send.s3", record)
+    yield sent
+    events.unregister("before-send.s3", record)
+
+
+def test_an_image_is_written_in_one_put_and_read_back_in_one_get(s3, s3_requests):
+    from django.core.files.base import ContentFile
+
+    from gallery.storage import storage_read
+
+    data = png(colour=(12, 34, 56))
+    key = default_storage.save("originals/one-request/0.png", ContentFile(data))
+    written = list(s3_requests)
+    body = storage_read(default_storage, key)
+
+    assert written == [("PUT", "")]
+    assert s3_requests[len(written) :] == [("GET", "")]
+    assert body == data
+    head = s3.head_object(Bucket=default_storage.bucket_name, Key=key)
+    assert head["ContentType"] == "image/png"
+
+
+def test_reading_a_missing_object_is_file_not_found(s3):
+    from gallery.storage import storage_read
+
+    with pytest.raises(FileNotFoundError):
+        storage_read(default_storage, "answers/nobody/0.b64")
+
+
+def test_a_body_past_the_multipart_threshold_still_goes_through_the_transfer_manager(s3):
+    from boto3.s3.transfer import TransferConfig
+    from django.core.files.base import ContentFile
+
+    from gallery.storage import PrivateS3Storage
+
+    options = dict(settings_storage_options())
+    options["transfer_config"] = TransferConfig(multipart_threshold=1024, use_threads=False)
+    storage = PrivateS3Storage(**options)
+    sent = []
+    storage.connection.meta.client.meta.events.register(
+        "before-send.s3", lambda request, **kwargs: sent.append(request.method)
+    )
+    data = os.urandom(4096)
+
+    storage.save("answers/big/0.bin", ContentFile(data))
+
+    assert sent[0] == "POST"  # CreateMultipartUpload, then the part and the completion
+    assert storage.read_bytes("answers/big/0.bin") == data
+
+
+def settings_storage_options() -> dict:
+    from django.conf import settings
+
+    return settings.STORAGES["default"]["OPTIONS"]
