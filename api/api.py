@@ -10,7 +10,7 @@ from ninja.throttling import BaseThrottle
 from api import errors
 from api.auth import token_authenticate
 from api.models import AccessToken
-from api.ratelimit import request_allowed
+from api.ratelimit import request_allowed, token_request_allowed
 from api.routes import collections, images, jobs, teams
 from config.client_ip import client_ip
 
@@ -23,8 +23,8 @@ class TokenBearer(HttpBearer):
 
 
 class RequestThrottle(BaseThrottle):
-    """ATELIER_API_REQUESTS_PER_MINUTE per token (or per signed-in user), answered 429
-    with Retry-After."""
+    """ATELIER_API_REQUESTS_PER_MINUTE per token (shared with /v1/) or per signed-in user,
+    answered 429 with Retry-After."""
 
     def __init__(self) -> None:
         # One instance serves every thread; wait() follows allow_request() in the same one.
@@ -33,12 +33,11 @@ class RequestThrottle(BaseThrottle):
     def allow_request(self, request: HttpRequest) -> bool:
         auth = getattr(request, "auth", None)
         if isinstance(auth, AccessToken):
-            key = f"token:{auth.pk}"
+            allowed, self._local.retry_after = token_request_allowed(token_id=auth.pk)
         elif auth is not None and getattr(auth, "pk", None):
-            key = f"user:{auth.pk}"
+            allowed, self._local.retry_after = request_allowed(key=f"user:{auth.pk}")
         else:
             return True
-        allowed, self._local.retry_after = request_allowed(key=key)
         return allowed
 
     def wait(self) -> float | None:

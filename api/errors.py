@@ -1,12 +1,19 @@
-"""Every refusal as JSON: {"detail": "…", "errors": {field: [message, …]}}."""
+"""Every refusal as JSON: {"detail": "…", "errors": {field: [message, …]}}.
 
+A refusal a script should act on also names its ``code``: ``rate_limited`` (wait
+Retry-After and retry), ``quota_exhausted`` (a daily or monthly quota: retrying will not
+help until it resets), ``prompt_refused``, ``account_refused``, ``moderation_unavailable``.
+"""
+
+from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, Throttled
 from ninja.errors import ValidationError as SchemaError
 
-from jobs.admission import JobRefused
+from jobs.admission import JobRefused, Reason
 
 
 class FormInvalid(Exception):
@@ -27,10 +34,12 @@ def _messages(error: ValidationError) -> tuple[str, dict[str, list[str]] | None]
 
 
 def install(api: NinjaAPI) -> None:
-    def respond(request, status: int, detail: str, errors=None) -> HttpResponse:
+    def respond(request, status: int, detail: str, errors=None, code=None) -> HttpResponse:
         body: dict = {"detail": detail}
         if errors:
             body["errors"] = errors
+        if code:
+            body["code"] = code
         return api.create_response(request, body, status=status)
 
     @api.exception_handler(Http404)
@@ -67,10 +76,24 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(JobRefused)
     def refused(request: HttpRequest, exc: JobRefused) -> HttpResponse:
-        response = respond(request, exc.status_code, exc.message)
+        response = respond(request, exc.status_code, exc.message, code=exc.reason.value)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
         return response
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        # ninja adds Retry-After from the throttle's wait.
+        return respond(
+            request,
+            429,
+            _(
+                "Too many requests: at most %(limit)d a minute, counted across /api/ and /v1/ "
+                "for a token."
+            )
+            % {"limit": settings.ATELIER_API_REQUESTS_PER_MINUTE},
+            code=Reason.RATE_LIMITED.value,
+        )
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
@@ -82,3 +105,9 @@ def install(api: NinjaAPI) -> None:
         )
         response["WWW-Authenticate"] = 'Bearer realm="atelier"'
         return response
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any path under /api/ the API does not serve: JSON like ninja's own 404, not the
+    site's HTML page."""
+    return JsonResponse({"detail": "Not Found"}, status=404)

@@ -1,7 +1,9 @@
 """A per-token (or per-session) ceiling on API requests, beside the job quotas.
 
 Job creation is limited by jobs.admission like the studio; this limit bounds every other
-call (listing, searching, polling) so one script cannot monopolise the web tier. Counts
+call (listing, searching, polling) so one script cannot monopolise the web tier. A token
+has one budget for the REST API (/api/) and the OpenAI-compatible one (/v1/), so switching
+surfaces does not double its rate. Counts
 live in Django's cache: shared between processes when CACHES points at Redis, per process
 on the embedded default.
 """
@@ -31,3 +33,8 @@ def request_allowed(*, key: str, now: float | None = None) -> tuple[bool, int]:
         count = 1
     retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now))
     return count <= limit, retry_after
+
+
+def token_request_allowed(*, token_id: int, now: float | None = None) -> tuple[bool, int]:
+    """Counts one request made with the token, on either surface."""
+    return request_allowed(key=f"token:{token_id}", now=now)

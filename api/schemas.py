@@ -15,6 +15,8 @@ Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 class Error(Schema):
     detail: str
     errors: dict[str, list[str]] | None = None
+    # Set on refusals a script acts on: rate_limited, quota_exhausted, prompt_refused, …
+    code: str | None = None
 
 
 class ImageBrief(Schema):

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from api import errors as api_errors
 from api.api import api
 
 urlpatterns = [
@@ -11,7 +12,10 @@ urlpatterns = [
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
     path("v1/", include("openai_api.urls")),
+    # ninja's own root view raises Http404 outside its handlers, which is the HTML page.
+    path("api/", api_errors.not_found),
     path("api/", api.urls),
+    re_path(r"^api/", api_errors.not_found),
     path("settings/tokens/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include("accounts.urls")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,13 +24,36 @@ from moderation.services import prompt_refusal_record
 PREMODERATION_RETRY_SECONDS = 60
 
 
+class Reason(StrEnum):
+    """Why a job was refused, for callers that answer machines (the APIs) rather than
+    reading the message, which is translated."""
+
+    ACCOUNT = "account_refused"
+    # Waiting lifts these two: the per-minute window slides, the checker comes back.
+    RATE_LIMITED = "rate_limited"
+    MODERATION_UNAVAILABLE = "moderation_unavailable"
+    # A daily image or monthly spend quota; waiting a moment does not lift it.
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    PROMPT_REFUSED = "prompt_refused"
+
+
+STATUS_FOR_REASON = {
+    Reason.ACCOUNT: 403,
+    Reason.RATE_LIMITED: 429,
+    Reason.MODERATION_UNAVAILABLE: 503,
+    Reason.QUOTA_EXHAUSTED: 429,
+    Reason.PROMPT_REFUSED: 400,
+}
+
+
 class JobRefused(Exception):
     """A job refused for a reason the user must see; views answer with ``status_code``."""
 
-    def __init__(self, message: str, *, status_code: int = 403, retry_after: int | None = None):
+    def __init__(self, message: str, *, reason: Reason, retry_after: int | None = None):
         super().__init__(message)
         self.message = message
-        self.status_code = status_code
+        self.reason = reason
+        self.status_code = STATUS_FOR_REASON[reason]
         self.retry_after = retry_after
 
 
@@ -46,7 +70,7 @@ def admission_check(
     estimated ``cost``, now."""
     now = now or timezone.now()
     if not user.is_active:
-        raise JobRefused(gettext("Your account is not active."))
+        raise JobRefused(gettext("Your account is not active."), reason=Reason.ACCOUNT)
     suspension = moderation.suspension_active(user=user)
     if suspension is not None:
         raise JobRefused(
@@ -54,7 +78,8 @@ def admission_check(
                 "Your account is suspended, so new jobs are refused. Reason: %(reason)s "
                 "Contact an administrator if you think this is a mistake."
             )
-            % {"reason": suspension.reason}
+            % {"reason": suspension.reason},
+            reason=Reason.ACCOUNT,
         )
     _check_limits(user=user, now=now, images=images, cost=cost)
     _check_prompt(user=user, prompt=prompt)
@@ -83,7 +108,7 @@ def _check_limits(*, user, now: dt.datetime, images: int, cost: Decimal) -> None
         raise JobRefused(
             gettext("Too many jobs: at most %(limit)s per minute. The limit resets in %(wait)s.")
             % {"limit": limits.jobs_per_minute, "wait": _duration(wait)},
-            status_code=429,
+            reason=Reason.RATE_LIMITED,
             retry_after=wait,
         )
     if usage.images_today + images > limits.daily_images:
@@ -135,7 +160,7 @@ def _refuse_images(what: str, usage, limit: int, images: int, *, now: dt.datetim
             "asked": asked,
             "wait": _duration(wait),
         },
-        status_code=429,
+        reason=Reason.QUOTA_EXHAUSTED,
         retry_after=wait,
     )
 
@@ -162,7 +187,7 @@ def _refuse_spend(what: str, usage, limit, cost: Decimal, *, now: dt.datetime):
             "day": date_format(usage.month_resets_at, pgettext("date format", "d F Y")),
             "wait": _duration(wait),
         },
-        status_code=429,
+        reason=Reason.QUOTA_EXHAUSTED,
         retry_after=wait,
     )
 
@@ -182,7 +207,7 @@ def _check_prompt(*, user, prompt: str) -> None:
                 "This prompt contains words that are not allowed on this site. "
                 "Rephrase the prompt and try again."
             ),
-            status_code=400,
+            reason=Reason.PROMPT_REFUSED,
         )
     if not settings.ATELIER_PREMODERATION:
         return
@@ -192,7 +217,7 @@ def _check_prompt(*, user, prompt: str) -> None:
         # Fail closed: when pre-moderation is on, nothing goes out unchecked.
         raise JobRefused(
             gettext("The prompt check is unavailable right now. Try again in a minute."),
-            status_code=503,
+            reason=Reason.MODERATION_UNAVAILABLE,
             retry_after=PREMODERATION_RETRY_SECONDS,
         ) from None
     if verdict.flagged:
@@ -210,7 +235,7 @@ def _check_prompt(*, user, prompt: str) -> None:
                 "Rephrase the prompt and try again."
             )
             % {"categories": categories},
-            status_code=400,
+            reason=Reason.PROMPT_REFUSED,
         )
 
 

@@ -54,3 +54,10 @@ class ApiError(Exception):
         if self.job_id is not None:
             response["x-atelier-job-id"] = str(self.job_id)
         return response
+
+
+def rate_limited(message: str, *, retry_after: int | None) -> ApiError:
+    """A per-minute limit: the SDKs wait Retry-After (up to two minutes) and retry."""
+    return ApiError(
+        message, status=429, type="requests", code="rate_limit_exceeded", retry_after=retry_after
+    )

@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -21,12 +22,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from api.auth import token_authenticate, token_has_scope
+from api.ratelimit import token_request_allowed
 from config.client_ip import client_ip
-from jobs.admission import JobRefused
+from jobs.admission import JobRefused, Reason
 from jobs.models import GenerationJob
 from jobs.registry import Kind, get_model
 from openai_api import answers, selectors, services
-from openai_api.errors import ApiError
+from openai_api.errors import ApiError, rate_limited
 from openai_api.services import ApiRequest
 from openai_api.waiting import GONE, JobState, run_briefly, watcher
 
@@ -79,6 +81,16 @@ def _token_for(raw: str, ip: str | None, scope: str | None):
             _("Incorrect API key provided, or the token was revoked."),
             status=401,
             code="invalid_api_key",
+        )
+    allowed, wait = token_request_allowed(token_id=token.pk)
+    if not allowed:
+        raise rate_limited(
+            _(
+                "Too many requests with this token: at most %(limit)d a minute, counted "
+                "across /api/ and /v1/. Try again in %(wait)d s."
+            )
+            % {"limit": settings.ATELIER_API_REQUESTS_PER_MINUTE, "wait": wait},
+            retry_after=wait,
         )
     if scope is not None and not token_has_scope(token, scope):
         raise ApiError(
@@ -217,17 +229,11 @@ def _parse(request, kind: Kind) -> ApiRequest:
 
 
 def _refusal_error(refusal: JobRefused) -> ApiError:
-    if refusal.status_code == 429:
-        # jobs.admission says "Too many jobs" for its per-minute limit; every other 429 is a
-        # quota, which waiting a moment does not lift.
-        if refusal.message.startswith("Too many jobs"):
-            return ApiError(
-                refusal.message,
-                status=429,
-                type="requests",
-                code="rate_limit_exceeded",
-                retry_after=refusal.retry_after,
-            )
+    if refusal.reason is Reason.RATE_LIMITED:
+        return rate_limited(refusal.message, retry_after=refusal.retry_after)
+    if refusal.reason is Reason.QUOTA_EXHAUSTED:
+        # Waiting a moment does not lift a quota, so the SDKs must not retry; Retry-After
+        # still says when it resets.
         return ApiError(
             refusal.message,
             status=429,
@@ -236,9 +242,9 @@ def _refusal_error(refusal: JobRefused) -> ApiError:
             retry=False,
             retry_after=refusal.retry_after,
         )
-    if refusal.status_code == 400:
+    if refusal.reason is Reason.PROMPT_REFUSED:
         return ApiError(refusal.message, code="content_policy_violation", retry=False)
-    if refusal.status_code >= 500:
+    if refusal.reason is Reason.MODERATION_UNAVAILABLE:
         return ApiError(
             refusal.message,
             status=refusal.status_code,
@@ -328,8 +334,6 @@ async def _claimed_job(record_id: int):
 
 
 def _hold_seconds() -> int:
-    from django.conf import settings
-
     return settings.ATELIER_API_HOLD_SECONDS
 
 

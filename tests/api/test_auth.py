@@ -58,6 +58,7 @@ def test_requests_over_the_per_token_limit_get_429_with_retry_after(alice, bob):
     assert [client.get("/api/teams").status_code for _ in range(3)] == [200, 200, 200]
     response = client.get("/api/teams")
     assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited"
     assert 1 <= int(response["Retry-After"]) <= 60
     # Another token (another person) has its own count.
     assert token_client(bob, scopes=["read"]).get("/api/teams").status_code == 200
@@ -72,6 +73,7 @@ def test_a_job_over_the_rate_limit_is_429_with_retry_after_like_the_studio(alice
     second = client.post("/api/jobs/generate", data=body, content_type="application/json")
     assert second.status_code == 429
     assert "per minute" in second.json()["detail"]
+    assert second.json()["code"] == "rate_limited"
     assert int(second["Retry-After"]) >= 1
 
 
@@ -82,6 +84,7 @@ def test_a_daily_quota_refusal_is_429(alice, fake_provider):
     response = client.post("/api/jobs/generate", data=body, content_type="application/json")
     assert response.status_code == 429
     assert "daily image quota" in response.json()["detail"]
+    assert response.json()["code"] == "quota_exhausted"
     assert int(response["Retry-After"]) > 0
 
 
