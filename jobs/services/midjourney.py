@@ -53,7 +53,7 @@ from jobs.registry import Family, Kind, get_model
 from jobs.services.create import _job_insert, job_enqueue
 from jobs.services.inputs import InputUnavailable, _inputs_or_outcome, _read_input
 from jobs.services.money import job_estimate_usd
-from jobs.services.outcomes import provider_error_outcome
+from jobs.services.outcomes import PollDecision, poll_error_decision, provider_error_outcome
 from jobs.services.state import (
     RunOutcome,
     StorageUnavailable,
@@ -311,16 +311,16 @@ def _midjourney_step(job, token) -> ProviderAnswer | RunOutcome:
                 task = client.fetch(job.provider_task_id)
     except ProviderError as exc:
         _siblings_observe(siblings, seen={}, client=client, queue=queue)
-        if (exc.retryable or exc.code == "timeout_unknown_outcome") and (timezone.now() < deadline):
+        decision = poll_error_decision(exc, past_deadline=timezone.now() >= deadline)
+        if decision is PollDecision.WAIT:
             return _midjourney_wait(
                 job, token, progress=job.progress or gettext_noop("Waiting for Midjourney")
             )
-        if not exc.retryable:
-            lost = exc.code == "mj_task_lost"
-            _finish(job, token, Status.UNKNOWN if lost else Status.FAILED, code=exc.code)
-            return RunOutcome()
-        # Unreachable past the deadline: give up on it.
-        _midjourney_give_up(job, token, client)
+        if decision is PollDecision.GIVE_UP:
+            _midjourney_give_up(job, token, client)
+        else:
+            status = Status.UNKNOWN if decision is PollDecision.UNKNOWN else Status.FAILED
+            _finish(job, token, status, code=exc.code)
         return RunOutcome()
     _siblings_observe(siblings, seen=seen, client=client, queue=queue)
     return midjourney_task_observed(job, token, task, client=client, queue=queue)

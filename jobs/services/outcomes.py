@@ -1,5 +1,6 @@
 """What a provider error means for the job, decided once for every family: on a sent
-request (``provider_error_outcome``) and on a kept answer's download or storage
+request (``provider_error_outcome``), on a poll of a task already sent
+(``poll_error_decision``) and on a kept answer's download or storage
 (``kept_answer_error_outcome``).
 
 A request that may have reached the provider is never sent again unless the provider
@@ -9,6 +10,7 @@ whichever family refused it.
 
 from __future__ import annotations
 
+import enum
 import logging
 
 from django.conf import settings
@@ -40,6 +42,23 @@ def provider_error_outcome(job, token, exc: ProviderError) -> RunOutcome:
 
         pairing_flag_invalid_model(job=job, detail=str(exc.detail or ""))
     return RunOutcome()
+
+
+class PollDecision(enum.Enum):
+    WAIT = "wait"  # ask again at the next poll
+    GIVE_UP = "give_up"  # past the deadline and still unreachable: cancel and fail
+    UNKNOWN = "unknown"  # the provider lost the task: it may have been made, never re-sent
+    FAILED = "failed"
+
+
+def poll_error_decision(exc: ProviderError, *, past_deadline: bool) -> PollDecision:
+    """A poll that failed never re-sends the task (it was accepted once, and may be paid):
+    it waits while the deadline allows, or ends the job."""
+    if (exc.retryable or exc.code == "timeout_unknown_outcome") and not past_deadline:
+        return PollDecision.WAIT
+    if exc.retryable:
+        return PollDecision.GIVE_UP
+    return PollDecision.UNKNOWN if exc.code == "mj_task_lost" else PollDecision.FAILED
 
 
 def kept_answer_error_outcome(job, token, answer, exc: Exception) -> RunOutcome:
