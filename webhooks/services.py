@@ -31,8 +31,8 @@ from standardwebhooks import Webhook
 from api.models import JobOrigin
 from gallery.models import Image
 from jobs.models import GenerationJob
+from jobs.providers import fetch
 from teams.models import Membership
-from webhooks import transport
 from webhooks.models import TEST_EVENT, Delivery, DeliveryAttempt, Endpoint, EventType
 
 logger = logging.getLogger("atelier.webhooks")
@@ -52,6 +52,9 @@ SWEEP_WINDOW = dt.timedelta(hours=1)
 GONE_REASON = "The receiver answered 410 Gone, so deliveries stopped."
 OWNERS_ONLY = "Only the team's owners can manage its webhooks."
 TEST_EVENTS_PER_MINUTE = 5
+REQUEST_HEADERS = [("Content-Type", "application/json"), ("User-Agent", "Atelier-Webhooks/1")]
+# The first bytes of a receiver's answer, kept for the delivery log.
+RESPONSE_CAP_BYTES = 4096
 
 
 # -- endpoints ----------------------------------------------------------------------
@@ -63,8 +66,8 @@ def _secret_new() -> str:
 
 def _url_checked(url: str) -> str:
     try:
-        transport.url_check(url, allowed_networks=settings.ATELIER_WEBHOOK_ALLOWED_NETWORKS)
-    except (transport.Refused, transport.SendFailed) as exc:
+        fetch.address_check(url, allowed_networks=settings.ATELIER_WEBHOOK_ALLOWED_NETWORKS)
+    except (fetch.AddressRefused, fetch.PostFailed) as exc:
         raise ValidationError({"url": str(exc)}) from exc
     return url
 
@@ -333,19 +336,22 @@ def delivery_attempt(*, delivery_id) -> AttemptOutcome:
     try:
         if not endpoint.enabled and delivery.event_type != TEST_EVENT:
             raise _Stop(Delivery.Status.FAILED, "The endpoint is disabled.")
-        answer = transport.guarded_post(
+        # An endpoint's URL is data its owner controls: only public addresses unless the
+        # operator allows a network, and no redirect is followed.
+        answer = fetch.guarded_post(
             endpoint.url,
             body=body.encode(),
-            headers=_signed_headers(delivery, body),
+            headers=[*_signed_headers(delivery, body), *REQUEST_HEADERS],
             allowed_networks=settings.ATELIER_WEBHOOK_ALLOWED_NETWORKS,
             timeout=settings.ATELIER_WEBHOOK_TIMEOUT,
+            max_answer_bytes=RESPONSE_CAP_BYTES,
         )
     except _Stop as stop:
         return _record(delivery, started, clock, final=stop.status, error=stop.error)
-    except transport.Refused as exc:
+    except fetch.AddressRefused as exc:
         logger.warning("webhook %s to endpoint %s refused: %s", delivery.id, endpoint.id, exc)
         return _record(delivery, started, clock, final=Delivery.Status.REFUSED, error=str(exc))
-    except transport.SendFailed as exc:
+    except fetch.PostFailed as exc:
         error = str(exc)
     else:
         status_code = answer.status

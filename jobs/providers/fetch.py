@@ -15,6 +15,10 @@ user's prompt, and a proxy can answer anything. So every download:
 - keeps nothing that does not look like a PNG, JPEG, WebP or GIF (type and signature).
 
 Errors shown to users say what happened; the host, port and body go to the log only.
+
+``guarded_post`` sends a body under the same address rules (resolved once, every address
+checked, connected to the checked one) for callers that POST to a URL a user gave, such as
+webhooks; it follows no redirect and reads only the first bytes of the answer.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
@@ -332,6 +337,114 @@ def _read_response(url, response, *, max_bytes: int, deadline: float, sink) -> i
     if image_signature(head) is None:
         raise InvalidImage("The provider's link did not answer with an image.")
     return size
+
+
+# -- a guarded POST -----------------------------------------------------------------
+
+
+class AddressRefused(Exception):
+    """The URL leads somewhere Atelier may not go; nothing was sent."""
+
+
+class PostFailed(Exception):
+    """No HTTP answer: the name did not resolve, the connection failed or timed out."""
+
+
+@dataclass(frozen=True)
+class PostAnswer:
+    status: int
+    headers: Sequence[tuple[bytes, bytes]]
+    body: bytes  # at most the caller's ``max_answer_bytes``
+
+    def header(self, name: str) -> str:
+        return _header(self.headers, name.lower().encode())
+
+
+def _post_target(url: str, allowed_networks: Iterable[str]) -> tuple[str, str, str]:
+    """(ascii url, host, the one address to connect to), or AddressRefused / PostFailed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AddressRefused("Only http and https URLs can be reached.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        ascii_url, host = _ascii_url(parts)
+    except (ValueError, UnicodeError) as exc:
+        raise AddressRefused("The URL is malformed.") from exc
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise PostFailed(f"The host name {host} does not resolve.") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    policy = address_policy(allow_list_entries(list(allowed_networks)))
+    refused = [a for a in addresses if not policy.allows(host, _ip(a))]
+    if not addresses or refused:
+        raise AddressRefused(
+            f"{host} leads to an address Atelier may not reach ({', '.join(refused)}): "
+            "only public addresses, unless the operator allows a network."
+        )
+    return ascii_url, host, addresses[0]
+
+
+def address_check(url: str, *, allowed_networks: Iterable[str] = ()) -> None:
+    """Raises AddressRefused (or PostFailed when the name does not resolve) unless
+    ``guarded_post`` may send to ``url`` now; for checking a URL when a user gives it."""
+    _post_target(url, allowed_networks)
+
+
+def guarded_post(
+    url: str,
+    *,
+    body: bytes,
+    headers: Sequence[tuple[str, str]],
+    allowed_networks: Iterable[str] = (),
+    timeout: float,
+    max_answer_bytes: int = 4096,
+    ssl_context: ssl.SSLContext | None = None,
+) -> PostAnswer:
+    """POST ``body`` to ``url`` under the fetcher's address rules, within ``timeout`` seconds
+    in all. A 3xx is an answer like any other (not followed). Raises AddressRefused or
+    PostFailed."""
+    deadline = time.monotonic() + timeout
+    ascii_url, host, address = _post_target(url, allowed_networks)
+    backend = _PinnedBackend(host, address, deadline)
+    request_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    request_headers.append((b"Accept-Encoding", b"identity"))
+    remaining = max(deadline - time.monotonic(), 0.001)
+    try:
+        with httpcore.ConnectionPool(
+            ssl_context=ssl_context or ssl.create_default_context(),
+            network_backend=backend,
+            max_connections=1,
+            retries=0,
+        ) as pool:
+            with pool.stream(
+                "POST",
+                ascii_url,
+                headers=request_headers,
+                content=body,
+                extensions={
+                    "timeout": {
+                        "connect": remaining,
+                        "read": remaining,
+                        "write": remaining,
+                        "pool": remaining,
+                    }
+                },
+            ) as response:
+                excerpt = bytearray()
+                for chunk in response.iter_stream():
+                    excerpt += chunk
+                    if len(excerpt) >= max_answer_bytes:
+                        break
+                return PostAnswer(
+                    response.status, response.headers, bytes(excerpt[:max_answer_bytes])
+                )
+    except httpcore.TimeoutException as exc:
+        raise PostFailed(f"No answer within {timeout:g} s.") from exc
+    except (httpcore.ProtocolError, httpcore.NetworkError, httpcore.UnsupportedProtocol) as exc:
+        raise PostFailed(f"Connection failed: {exc}"[:300]) from exc
+    except (ssl.SSLError, OSError) as exc:
+        raise PostFailed(f"Connection failed: {exc}"[:300]) from exc
 
 
 def reply_capped(result: ProviderResult, *, limit: int, job) -> ProviderResult:
