@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, secret_key_problem
@@ -415,6 +416,17 @@ try:
     ]
 except ValueError:
     raise ImproperlyConfigured("ATELIER_WEBHOOK_RETRY_SCHEDULE: comma-separated seconds") from None
+# Fernet keys sealing endpoints' signing secrets at rest, comma-separated: the first seals,
+# every one opens (rotation: put a new key first, run `manage.py webhook_secrets_reseal`,
+# then drop the old one). Unset, a key derived from DJANGO_SECRET_KEY (and its fallbacks).
+ATELIER_WEBHOOK_KEYS = env_list("ATELIER_WEBHOOK_KEY", [])
+for _key in ATELIER_WEBHOOK_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "ATELIER_WEBHOOK_KEY: each key is 32 url-safe base64 bytes (Fernet.generate_key())"
+        ) from None
 # Links in webhook payloads point here (the address people open Atelier at).
 ATELIER_SITE_URL = env_str("ATELIER_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 60}

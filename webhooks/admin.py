@@ -9,7 +9,7 @@ class EndpointAdmin(admin.ModelAdmin):
     list_filter = ["enabled"]
     search_fields = ["url", "description", "owner__username", "team__name"]
     raw_id_fields = ["owner", "team", "created_by"]
-    exclude = ["secret"]
+    exclude = ["secret_sealed"]
 
 
 class DeliveryAttemptInline(admin.TabularInline):

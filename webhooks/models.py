@@ -40,9 +40,9 @@ class Endpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
-    # Standard Webhooks secret: "whsec_" + base64 of 32 random bytes. The HMAC needs it back,
-    # so it is kept as is; only those who manage the endpoint see it.
-    secret = models.CharField(max_length=100, editable=False)
+    # The Standard Webhooks secret ("whsec_" + base64 of 32 random bytes), sealed with
+    # webhooks.sealing: the HMAC needs it back, so it cannot be hashed. Shown once, when made.
+    secret_sealed = models.TextField(editable=False)
     # Why delivery stopped on its own (the receiver answered 410 Gone); cleared on re-enable.
     disabled_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

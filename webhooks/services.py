@@ -33,6 +33,7 @@ from gallery.models import Image
 from jobs.models import GenerationJob
 from jobs.providers import fetch
 from teams.models import Membership
+from webhooks import sealing
 from webhooks.models import TEST_EVENT, Delivery, DeliveryAttempt, Endpoint, EventType
 
 logger = logging.getLogger("atelier.webhooks")
@@ -52,6 +53,7 @@ SWEEP_WINDOW = dt.timedelta(hours=1)
 GONE_REASON = "The receiver answered 410 Gone, so deliveries stopped."
 OWNERS_ONLY = "Only the team's owners can manage its webhooks."
 TEST_EVENTS_PER_MINUTE = 5
+SECRET_UNREADABLE = "No configured ATELIER_WEBHOOK_KEY opens this endpoint's secret; nothing sent."
 REQUEST_HEADERS = [("Content-Type", "application/json"), ("User-Agent", "Atelier-Webhooks/1")]
 # The first bytes of a receiver's answer, kept for the delivery log.
 RESPONSE_CAP_BYTES = 4096
@@ -62,6 +64,11 @@ RESPONSE_CAP_BYTES = 4096
 
 def _secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def endpoint_secret(*, endpoint: Endpoint) -> str:
+    """The endpoint's signing secret, unsealed for signing."""
+    return sealing.secret_open(endpoint.secret_sealed)
 
 
 def _url_checked(url: str) -> str:
@@ -81,19 +88,22 @@ def _event_types_checked(event_types: Iterable[str]) -> list[str]:
 
 def endpoint_create(
     *, user, url: str, description: str = "", event_types: Iterable[str], team=None
-) -> Endpoint:
-    """A personal endpoint, or a team's when ``team`` is given (its owners only)."""
+) -> tuple[Endpoint, str]:
+    """A personal endpoint, or a team's when ``team`` is given (its owners only), and its
+    signing secret: only its sealed form is kept, so this is the one time it is shown."""
     if team is not None and not _is_team_owner(user=user, team_id=team.id):
         raise ValidationError(OWNERS_ONLY)
-    return Endpoint.objects.create(
+    secret = _secret_new()
+    endpoint = Endpoint.objects.create(
         owner=None if team is not None else user,
         team=team,
         created_by=user,
         url=_url_checked(url),
         description=description,
         event_types=_event_types_checked(event_types),
-        secret=_secret_new(),
+        secret_sealed=sealing.secret_seal(secret),
     )
+    return endpoint, secret
 
 
 def endpoint_update(
@@ -109,10 +119,23 @@ def endpoint_update(
     return endpoint
 
 
-def endpoint_secret_rotate(*, endpoint: Endpoint) -> Endpoint:
-    endpoint.secret = _secret_new()
-    endpoint.save(update_fields=["secret", "updated_at"])
-    return endpoint
+def endpoint_secret_rotate(*, endpoint: Endpoint) -> str:
+    """A new signing secret (the old one signs nothing more), shown this once."""
+    secret = _secret_new()
+    endpoint.secret_sealed = sealing.secret_seal(secret)
+    endpoint.save(update_fields=["secret_sealed", "updated_at"])
+    return secret
+
+
+def endpoint_secrets_reseal() -> int:
+    """Every sealed secret moved under the first of ATELIER_WEBHOOK_KEYS, so an old key can
+    be dropped; the secrets themselves do not change. Returns how many were resealed."""
+    count = 0
+    for endpoint_id, sealed in Endpoint.objects.values_list("id", "secret_sealed").iterator():
+        count += Endpoint.objects.filter(id=endpoint_id, secret_sealed=sealed).update(
+            secret_sealed=sealing.secret_reseal(sealed)
+        )
+    return count
 
 
 def endpoint_delete(*, endpoint: Endpoint) -> None:
@@ -284,7 +307,8 @@ def _claim(delivery_id) -> Delivery | None:
 def _signed_headers(delivery: Delivery, body: str) -> list[tuple[str, str]]:
     msg_id = f"msg_{delivery.id}"
     now = timezone.now()
-    signature = Webhook(delivery.endpoint.secret).sign(msg_id=msg_id, timestamp=now, data=body)
+    secret = endpoint_secret(endpoint=delivery.endpoint)
+    signature = Webhook(secret).sign(msg_id=msg_id, timestamp=now, data=body)
     return [
         ("webhook-id", msg_id),
         ("webhook-timestamp", str(int(now.timestamp()))),
@@ -353,6 +377,11 @@ def delivery_attempt(*, delivery_id) -> AttemptOutcome:
         return _record(delivery, started, clock, final=Delivery.Status.REFUSED, error=str(exc))
     except fetch.PostFailed as exc:
         error = str(exc)
+    except sealing.InvalidToken:
+        # The keys were changed without resealing: retried on schedule, so the operator
+        # can put the old key back.
+        logger.error("webhook endpoint %s: no configured key opens its secret", endpoint.id)
+        error = SECRET_UNREADABLE
     else:
         status_code = answer.status
         excerpt = answer.body[:500].decode("utf-8", "replace")

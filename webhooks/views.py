@@ -17,6 +17,14 @@ def _errors_to(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def _secret_page(request, endpoint, secret: str, *, status: int = 200):
+    """The one answer that shows a signing secret; nothing keeps it in a readable form."""
+    context = {"endpoint": endpoint, "secret": secret}
+    response = render(request, "webhooks/endpoint_secret.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 def endpoint_list(request):
     teams = list(selectors.team_owned_list(user=request.user))
@@ -24,7 +32,7 @@ def endpoint_list(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            endpoint = services.endpoint_create(
+            endpoint, secret = services.endpoint_create(
                 user=request.user,
                 url=data["url"],
                 description=data["description"],
@@ -34,7 +42,7 @@ def endpoint_list(request):
         except ValidationError as error:
             _errors_to(form, error)
         else:
-            return redirect("webhooks:detail", endpoint.id)
+            return _secret_page(request, endpoint, secret, status=201)
     context = {"endpoints": selectors.endpoint_list(user=request.user), "form": form}
     return render(
         request, "webhooks/endpoint_list.html", context, status=400 if form.errors else 200
@@ -86,9 +94,9 @@ def endpoint_test(request, endpoint_id):
 @require_POST
 def endpoint_rotate(request, endpoint_id):
     endpoint = selectors.endpoint_get(user=request.user, endpoint_id=endpoint_id)
-    services.endpoint_secret_rotate(endpoint=endpoint)
+    secret = services.endpoint_secret_rotate(endpoint=endpoint)
     messages.success(request, _("New secret made; the old one no longer signs anything."))
-    return redirect("webhooks:detail", endpoint.id)
+    return _secret_page(request, endpoint, secret)
 
 
 @login_required

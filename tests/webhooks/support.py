@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from gallery.models import Image
 from jobs.models import GenerationJob
-from webhooks import services
+from webhooks import sealing, services
 from webhooks.models import Endpoint
 
 Status = GenerationJob.Status
@@ -50,6 +50,11 @@ def endpoint_for(user, url, **fields) -> Endpoint:
         created_by=user,
         url=url,
         event_types=fields.pop("event_types", ["job.succeeded", "job.failed"]),
-        secret=services._secret_new(),
+        secret_sealed=sealing.secret_seal(services._secret_new()),
         **fields,
     )
+
+
+def secret_of(endpoint: Endpoint) -> str:
+    """The endpoint's signing secret, as a receiver knows it (the row holds it sealed)."""
+    return services.endpoint_secret(endpoint=endpoint)

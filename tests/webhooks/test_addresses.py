@@ -72,7 +72,7 @@ def test_an_address_allowed_at_registration_is_checked_again_at_delivery(
 
 def test_a_public_name_is_accepted_at_registration(alice, names, loopback_refused):
     names["hooks.example.com"] = [["93.184.215.14"]]
-    endpoint = services.endpoint_create(
+    endpoint, _secret = services.endpoint_create(
         user=alice, url="https://hooks.example.com/atelier", event_types=["job.failed"]
     )
     assert endpoint.url == "https://hooks.example.com/atelier"

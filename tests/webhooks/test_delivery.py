@@ -13,7 +13,7 @@ from jobs import observability
 from jobs.models import GenerationJob
 from teams.models import Membership
 from teams.services import team_create
-from tests.webhooks.support import endpoint_for, finished_job, image_of
+from tests.webhooks.support import endpoint_for, finished_job, image_of, secret_of
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
 
@@ -21,12 +21,14 @@ Status = GenerationJob.Status
 
 
 def verified(endpoint, request) -> dict:
-    return Webhook(endpoint.secret).verify(request.body, request.headers)
+    return Webhook(secret_of(endpoint)).verify(request.body, request.headers)
 
 
 @pytest.mark.django_db
 def test_it_delivers_a_signed_job_succeeded_event(alice, receiver, loopback_allowed):
-    endpoint = services.endpoint_create(user=alice, url=receiver.url, event_types=["job.succeeded"])
+    endpoint, _secret = services.endpoint_create(
+        user=alice, url=receiver.url, event_types=["job.succeeded"]
+    )
     job = finished_job(alice)
     image = image_of(job)
 
@@ -67,12 +69,14 @@ def test_a_receiver_with_another_secret_rejects_the_signature(alice, receiver, l
     with pytest.raises(WebhookVerificationError):
         Webhook(services._secret_new()).verify(request.body, request.headers)
     with pytest.raises(WebhookVerificationError):
-        Webhook(Endpoint.objects.get().secret).verify(request.body + b" ", request.headers)
+        Webhook(secret_of(Endpoint.objects.get())).verify(request.body + b" ", request.headers)
 
 
 @pytest.mark.django_db
 def test_it_retries_after_a_500_with_the_same_message_id(alice, receiver, loopback_allowed):
-    endpoint = services.endpoint_create(user=alice, url=receiver.url, event_types=["job.succeeded"])
+    endpoint, _secret = services.endpoint_create(
+        user=alice, url=receiver.url, event_types=["job.succeeded"]
+    )
     receiver.answer(500, 200)
     [delivery_id] = services.deliveries_create_for_job(job_id=finished_job(alice).id)
 
@@ -144,7 +148,9 @@ def test_retry_after_reads_seconds_and_http_dates():
 
 @pytest.mark.django_db
 def test_a_410_disables_the_endpoint(alice, receiver, loopback_allowed):
-    endpoint = services.endpoint_create(user=alice, url=receiver.url, event_types=["job.succeeded"])
+    endpoint, _secret = services.endpoint_create(
+        user=alice, url=receiver.url, event_types=["job.succeeded"]
+    )
     receiver.answer(410)
     [delivery_id] = services.deliveries_create_for_job(job_id=finished_job(alice).id)
 
@@ -207,8 +213,11 @@ def test_registration_refuses_internal_addresses(alice, loopback_refused, url):
 
 @pytest.mark.django_db
 def test_an_allowed_network_lets_registration_through(alice, receiver, loopback_allowed):
-    endpoint = services.endpoint_create(user=alice, url=receiver.url, event_types=["job.failed"])
-    assert endpoint.secret.startswith("whsec_") and endpoint.owner == alice
+    endpoint, secret = services.endpoint_create(
+        user=alice, url=receiver.url, event_types=["job.failed"]
+    )
+    assert secret.startswith("whsec_") and endpoint.owner == alice
+    assert secret_of(endpoint) == secret
 
 
 @pytest.mark.django_db
@@ -251,7 +260,7 @@ def test_only_matching_enabled_endpoints_of_the_owner_hear(alice, bob, receiver,
 def test_a_team_endpoint_hears_of_jobs_in_its_library(alice, bob, receiver, loopback_allowed):
     team = team_create(user=bob, name="Studio B")
     Membership.objects.create(team=team, user=alice, role=Membership.Role.EDITOR)
-    team_endpoint = services.endpoint_create(
+    team_endpoint, _secret = services.endpoint_create(
         user=bob, team=team, url=receiver.url, event_types=["job.succeeded"]
     )
     in_team = finished_job(alice)
@@ -273,7 +282,7 @@ def test_a_team_endpoint_hears_of_jobs_a_team_token_made(alice, bob, receiver, l
 
     team = team_create(user=bob, name="Studio B")
     Membership.objects.create(team=team, user=alice, role=Membership.Role.EDITOR)
-    team_endpoint = services.endpoint_create(
+    team_endpoint, _secret = services.endpoint_create(
         user=bob, team=team, url=receiver.url, event_types=["job.succeeded"]
     )
     token = AccessToken.objects.create(

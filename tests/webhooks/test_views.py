@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from teams.models import Membership
 from teams.services import team_create
+from tests.webhooks.support import secret_of
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
 
@@ -16,12 +18,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alices_endpoint(alice, receiver, loopback_allowed):
-    return services.endpoint_create(
+    endpoint, _secret = services.endpoint_create(
         user=alice, url=receiver.url, description="CI", event_types=["job.succeeded"]
     )
+    return endpoint
 
 
-def test_it_registers_an_endpoint_and_shows_its_secret_to_its_owner(
+def test_it_registers_an_endpoint_and_shows_its_secret_once(
     client, alice, receiver, loopback_allowed
 ):
     client.force_login(alice)
@@ -35,14 +38,19 @@ def test_it_registers_an_endpoint_and_shows_its_secret_to_its_owner(
         },
     )
     endpoint = Endpoint.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("webhooks:detail", args=[endpoint.id])
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
     assert (endpoint.owner, endpoint.team, endpoint.enabled) == (alice, None, True)
     assert endpoint.event_types == ["job.succeeded", "job.unknown"]
+    secret = secret_of(endpoint)
+    assert secret.startswith("whsec_") and secret.encode() in response.content
+    assert reverse("webhooks:detail", args=[endpoint.id]).encode() in response.content
+    # Only the sealed form is stored, and the secret is not shown again.
+    assert secret not in endpoint.secret_sealed
 
     page = client.get(reverse("webhooks:detail", args=[endpoint.id]))
     assert page.status_code == 200
-    assert endpoint.secret.encode() in page.content
+    assert secret.encode() not in page.content
     listing = client.get(reverse("webhooks:list"))
     assert receiver.url.encode() in listing.content
 
@@ -84,7 +92,7 @@ def test_send_test_delivers_a_signed_test_event(
     services.delivery_attempt(delivery_id=delivery.id)
 
     [request] = receiver.received
-    payload = Webhook(alices_endpoint.secret).verify(request.body, request.headers)
+    payload = Webhook(secret_of(alices_endpoint)).verify(request.body, request.headers)
     assert payload["type"] == "webhook.test"
     assert payload["data"]["endpoint_id"] == alices_endpoint.id
     page = client.get(reverse("webhooks:detail", args=[alices_endpoint.id]))
@@ -119,12 +127,26 @@ def test_the_delivery_log_takes_the_same_queries_for_many_deliveries(
     assert response.content.count(b'class="attempt"') == 6
 
 
-def test_rotating_the_secret_changes_it(client, alice, alices_endpoint):
+def test_rotating_the_secret_shows_the_new_one_once_and_signs_with_it(
+    client, alice, alices_endpoint, receiver
+):
     client.force_login(alice)
-    old = alices_endpoint.secret
-    client.post(reverse("webhooks:rotate", args=[alices_endpoint.id]))
+    old = secret_of(alices_endpoint)
+    response = client.post(reverse("webhooks:rotate", args=[alices_endpoint.id]))
     alices_endpoint.refresh_from_db()
-    assert alices_endpoint.secret != old and alices_endpoint.secret.startswith("whsec_")
+    new = secret_of(alices_endpoint)
+    assert new != old and new.startswith("whsec_")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert new.encode() in response.content
+    page = client.get(reverse("webhooks:detail", args=[alices_endpoint.id]))
+    assert new.encode() not in page.content
+
+    delivery = services.delivery_create_test(endpoint=alices_endpoint)
+    services.delivery_attempt(delivery_id=delivery.id)
+    [request] = receiver.received
+    Webhook(new).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(request.body, request.headers)
 
 
 def test_it_deletes_an_endpoint_after_confirmation(client, alice, alices_endpoint):
@@ -158,7 +180,7 @@ def test_charlie_does_not_see_alices_endpoint_in_his_list(client, charlie, alice
     response = client.get(reverse("webhooks:list"))
     assert response.status_code == 200
     assert list(response.context["endpoints"]) == []
-    assert alices_endpoint.secret.encode() not in response.content
+    assert secret_of(alices_endpoint).encode() not in response.content
 
 
 def test_team_owners_manage_team_endpoints_and_other_members_get_404(
@@ -171,7 +193,7 @@ def test_team_owners_manage_team_endpoints_and_other_members_get_404(
         reverse("webhooks:list"),
         {"url": receiver.url, "event_types": ["job.succeeded"], "for_team": str(team.id)},
     )
-    assert response.status_code == 302
+    assert response.status_code == 201
     endpoint = Endpoint.objects.get()
     assert (endpoint.owner, endpoint.team) == (None, team)
 

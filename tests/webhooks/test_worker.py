@@ -12,6 +12,7 @@ from django.urls import reverse
 from jobs.models import GenerationJob
 from tests.support import wait_for_job
 from webhooks.models import Delivery, Endpoint
+from webhooks.sealing import secret_seal
 from webhooks.services import _secret_new
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +38,7 @@ def test_a_job_run_by_the_worker_makes_one_job_succeeded_delivery(
         created_by=alice,
         url=receiver.url,
         event_types=["job.succeeded", "job.failed"],
-        secret=_secret_new(),
+        secret_sealed=secret_seal(_secret_new()),
     )
     client.force_login(alice)
     response = client.post(
