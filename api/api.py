@@ -50,7 +50,9 @@ access token (Settings → API tokens): `Authorization: Bearer atl_…`. Scopes:
 (every GET), `generate` (create, cancel and retry jobs) and `library` (tag, collect,
 favourite, share, delete; collections). A token made for a team acts for that team
 only. What you may not see answers 404; what you see but may not change, 403.
-Quota and rate refusals answer 429 with `Retry-After`.
+Quota and rate refusals answer 429 with `Retry-After`, told apart by the body's `code`:
+`rate_limited` (wait and retry; a token's request budget is shared with `/v1/`) or
+`quota_exhausted` (a daily or monthly quota: retrying does not help until it resets).
 """
 
 api = NinjaAPI(
