@@ -172,6 +172,8 @@ def main() -> int:
             "ATELIER_API_HOLD_SECONDS": str(int(args.latency * 20 + 60)),
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "ATELIER_OPENAI_MODELS": MODEL,
+            # One token makes every request: /v1/ counts against its per-minute budget.
+            "ATELIER_API_REQUESTS_PER_MINUTE": "1000000",
         }
     )
     lab.start()
