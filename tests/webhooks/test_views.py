@@ -212,3 +212,19 @@ def test_the_header_links_to_webhooks(client, alice):
     client.force_login(alice)
     response = client.get(reverse("webhooks:list"))
     assert f'href="{reverse("webhooks:list")}"'.encode() in response.content
+
+
+def test_the_secret_page_reads_in_chinese(client, alice, alices_endpoint):
+    from tests.i18n.visible_text import page_english
+
+    client.force_login(alice)
+    response = client.post(
+        reverse("webhooks:rotate", args=[alices_endpoint.id]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    html = response.content.decode()
+    assert "请立即复制" in html and "前往此端点" in html
+    secret = secret_of(alices_endpoint)
+    # Names of the scheme and its headers stay as they are spelled.
+    allowed = (alices_endpoint.url, secret, "Standard Webhooks", "webhook-id", "webhook-timestamp")
+    problems = page_english(html, also_allowed=allowed)
+    assert problems == [], problems
