@@ -327,11 +327,28 @@ def served_note(spec: ModelSpec) -> str:
 
 
 def offered_controls() -> dict[str, dict]:
-    """The studio's controls for every offered model, with each one's served note."""
+    """The studio's controls for every offered model, with each one's served note and
+    whether the connection its jobs go to allows face swaps."""
+    swap_face = {name for name, c in _connections_by_model().items() if c.swap_face}
     return {
-        spec.name: {**spec.controls(), "lifecycle_note": served_note(spec)}
+        spec.name: {
+            **spec.controls(),
+            "lifecycle_note": served_note(spec),
+            "swap_face": spec.name in swap_face,
+        }
         for spec in offered_models()
     }
+
+
+def _connections_by_model() -> dict[str, Connection]:
+    """What ``connection_for_model`` answers for every served model, in one read."""
+    answer: dict[str, Connection] = {}
+    for connection in configured_connections():
+        for name in connection.models:
+            spec = MODELS.get(name)
+            if spec is not None and spec.family is connection.family:
+                answer.setdefault(name, connection)
+    return answer
 
 
 def offered_in_place_of(name: str) -> str:

@@ -48,6 +48,9 @@ COMPOSER_KINDS = [
     (Kind.GENERATE.value, _("Imagine")),
     (Kind.BLEND.value, _("Blend")),
     (Kind.DESCRIBE.value, _("Describe")),
+    # Offered only where the model's connection allows face swaps (``swap_face`` in the
+    # studio's controls); the service refuses it elsewhere.
+    (GenerationJob.Kind.SWAP_FACE.value, _("Face swap")),
 ]
 
 
@@ -77,6 +80,9 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
     # Not required here: the registry says whether this kind of request needs one, in its words.
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), strip=True, required=False)
     images = MultipleFileField(required=False)
+    # A face swap's two uploads: the face to use, and the picture to put it on.
+    source = forms.FileField(required=False)
+    target = forms.FileField(required=False)
     size = forms.CharField(required=False)
     n = forms.IntegerField(required=False, min_value=1, initial=1)
     quality = forms.CharField(required=False)
@@ -104,6 +110,9 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
         cleaned = super().clean() or {}
         uploads = cleaned.get("images") or []
         kind = cleaned.get("kind") or Kind.GENERATE
+        if kind == GenerationJob.Kind.SWAP_FACE:
+            self._clean_swap_face(cleaned)
+            return cleaned
         if not uploads or kind == Kind.GENERATE:
             return cleaned  # imagine reads no uploads
         try:
@@ -141,6 +150,38 @@ class GenerationForm(RegistryErrorsMixin, forms.Form):
                     },
                 )
         return cleaned
+
+    def _clean_swap_face(self, cleaned: dict) -> None:
+        """Both uploads present, each under the model's limit by its declared size."""
+        try:
+            spec = get_model(cleaned.get("model") or "")
+        except UnknownModel:
+            return
+        limit = spec.max_input_bytes
+        missing = {
+            "source": _("Upload the face to use."),
+            "target": _("Upload the picture to put the face on."),
+        }
+        for name, message in missing.items():
+            upload = cleaned.get(name)
+            if upload is None:
+                self.add_error(name, message)
+            elif limit and upload.size > limit:
+                self.add_error(
+                    name,
+                    gettext(
+                        "The image is %(size).1f MB; %(model)s takes images under %(limit)s MB."
+                    )
+                    % {
+                        "size": upload.size / 1_048_576,
+                        "model": spec.label,
+                        "limit": limit // 1_048_576,
+                    },
+                )
+
+    def swap_bytes(self) -> tuple[bytes, bytes]:
+        """A face swap's uploads (source face, target picture), once ``clean`` accepted them."""
+        return self.cleaned_data["source"].read(), self.cleaned_data["target"].read()
 
     def image_bytes(self) -> list[bytes]:
         """The uploads' bytes, read only once ``clean`` has accepted their count and sizes."""

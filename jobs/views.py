@@ -17,6 +17,7 @@ from jobs import selectors, services
 from jobs.admission import JobRefused
 from jobs.connections import offered_controls
 from jobs.forms import EditForm, GenerationForm, initial_from_image, initial_from_job
+from jobs.models import GenerationJob
 from jobs.providers import ProviderError
 from jobs.providers.errors import message_display
 from jobs.registry import Kind
@@ -137,9 +138,15 @@ def _earlier_card(request, job):
 
 
 def _composer_job(request, form):
-    """The job the composer asks for: imagine (a prompt), or Midjourney's blend or describe."""
+    """The job the composer asks for: imagine (a prompt), or Midjourney's blend, describe
+    or face swap."""
     kind = form.cleaned_data.get("kind") or Kind.GENERATE
     model_name = form.cleaned_data["model"]
+    if kind == GenerationJob.Kind.SWAP_FACE:
+        source, target = form.swap_bytes()
+        return midjourney.job_create_swap_face(
+            user=request.user, model_name=model_name, source=source, target=target
+        )
     if kind == Kind.BLEND:
         return services.job_create_blend(
             user=request.user, model_name=model_name, images=form.image_bytes()

@@ -22,6 +22,7 @@ from jobs import selectors, services
 from jobs.forms import EditForm, GenerationForm
 from jobs.models import GenerationJob
 from jobs.registry import Kind
+from jobs.services import midjourney
 
 router = Router(tags=["jobs"])
 REFUSALS = {
@@ -125,6 +126,25 @@ def job_blend(request, model: Form[str], images: File[list[UploadedFile]]):
     form = _valid(GenerationForm({"model": model, "kind": Kind.BLEND.value}, files))
     job = services.job_create_blend(
         user=who.user, model_name=form.cleaned_data["model"], images=form.image_bytes()
+    )
+    return _made(request, job)
+
+
+@router.post("/swap-face", response={201: schemas.Job, **REFUSALS})
+def job_swap_face(
+    request, model: Form[str], source: File[UploadedFile], target: File[UploadedFile]
+):
+    """InsightFace through a Midjourney proxy (multipart): the face in `source` put onto the
+    person in `target`. Off unless an administrator enables it for the model's connection;
+    every swap is recorded for staff to review."""
+    who = caller(request)
+    who.require(Scope.GENERATE)
+    files = MultiValueDict({"source": [source], "target": [target]})
+    data = {"model": model, "kind": GenerationJob.Kind.SWAP_FACE.value}
+    form = _valid(GenerationForm(data, files))
+    face, picture = form.swap_bytes()
+    job = midjourney.job_create_swap_face(
+        user=who.user, model_name=form.cleaned_data["model"], source=face, target=picture
     )
     return _made(request, job)
 

@@ -15,7 +15,11 @@ from jobs.models import GenerationJob, ProviderAnswer
 from jobs.registry import Family, Kind
 from jobs.services.create import _job_create_with_inputs, job_create, job_enqueue
 from jobs.services.inputs import InputUnavailable, _read_input
-from jobs.services.midjourney import _midjourney_cancel_at_provider, job_create_midjourney_action
+from jobs.services.midjourney import (
+    _midjourney_cancel_at_provider,
+    job_create_midjourney_action,
+    job_create_swap_face,
+)
 from jobs.services.money import money_field
 from jobs.services.state import MIDJOURNEY_CANCEL_TIMEOUT_SECONDS, StorageUnavailable
 
@@ -102,6 +106,11 @@ def job_retry(*, job: GenerationJob) -> GenerationJob:
                 )
             retry = job_create_midjourney_action(
                 user=job.owner, job=job.parent, custom_id=job.params.get("custom_id", "")
+            )
+        elif job.kind == GenerationJob.Kind.SWAP_FACE:
+            source, target = (_retry_input(key) for key in job.input_keys)
+            retry = job_create_swap_face(
+                user=job.owner, model_name=job.model, source=source, target=target
             )
         else:
             # The stored inputs, not the gallery image: that may have changed or gone since.

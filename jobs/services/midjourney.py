@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from gallery.imaging import InvalidImage, image_accept
 from jobs import observability
 from jobs.admission import admission_check
 from jobs.connections import Connection, connection_for_model, connection_named
@@ -747,25 +748,24 @@ def job_create_swap_face(*, user, model_name: str, source: bytes, target: bytes)
     """InsightFace through the proxy: the face in ``source`` put onto the person in
     ``target``, a job of its own kind. Both uploads are judged like every other upload;
     the connection must allow face swaps, and every such job is a moderation event."""
-    from jobs.services.inputs import _inputs_check
     from moderation.models import ModerationEvent
 
     spec = get_model(model_name)
-    connection = connection_for_model(spec) if spec.family is Family.MIDJOURNEY else None
+    if spec.family is not Family.MIDJOURNEY:
+        raise ValidationError(
+            {"model": [gettext("%(model)s cannot swap faces.") % {"model": spec.label}]}
+        )
+    connection = connection_for_model(spec)
     if connection is None or not connection.swap_face:
         raise ValidationError({"model": [gettext(SWAP_FACE_OFF)]})
-    errors, infos, _mask = _inputs_check(
-        spec=spec, kind=Kind.BLEND, images=[source, target], mask=None
-    )
-    if errors:
-        raise ValidationError(errors)
+    images, infos = _swap_inputs_check(spec, {"source": source, "target": target})
     admission_check(
         user=user, prompt="", spec=spec, cost=job_estimate_usd(spec, {}) or Decimal("0")
     )
     job_id = uuid.uuid4()
     keys = [f"inputs/{job_id}/{i}.{info.extension}" for i, info in enumerate(infos)]
     try:
-        for key, data in zip(keys, [source, target], strict=True):
+        for key, data in zip(keys, images, strict=True):
             default_storage.save(key, ContentFile(data))
     except Exception as exc:  # botocore or OSError: say so instead of a 500
         logger.warning("storing face swap inputs failed: %s", exc)
@@ -793,3 +793,31 @@ def job_create_swap_face(*, user, model_name: str, source: bytes, target: bytes)
             detail="InsightFace face swap requested (source face, target image).",
         )
     return job
+
+
+def _swap_inputs_check(spec, uploads: dict[str, bytes]) -> tuple[list[bytes], list]:
+    """Each upload judged as any other is (``image_accept``), its error beside its own
+    field; returns the bytes to keep (a multi-picture JPEG's first frame) and what they are."""
+    errors: dict[str, list[str]] = {}
+    images, infos = [], []
+    for field, data in uploads.items():
+        try:
+            data, info = image_accept(
+                data, allowed_formats=spec.input_formats, max_bytes=spec.max_input_bytes
+            )
+        except InvalidImage as exc:
+            errors[field] = [
+                gettext("%(problem)s %(model)s takes %(formats)s under %(megabytes)s MB.")
+                % {
+                    "problem": exc,
+                    "model": spec.label,
+                    "formats": " or ".join(spec.input_formats),
+                    "megabytes": spec.max_input_bytes // 1_048_576,
+                }
+            ]
+            continue
+        images.append(data)
+        infos.append(info)
+    if errors:
+        raise ValidationError(errors)
+    return images, infos

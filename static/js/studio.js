@@ -45,36 +45,50 @@ function setupStudioForm(form) {
   }
 
   // Modes are the model's registry kinds that the composer can ask for (imagine, blend,
-  // describe); a mode that takes uploads swaps the prompt for a file picker.
+  // describe), and a face swap where the model's connection allows one; a mode that takes
+  // uploads swaps the prompt for file pickers.
+  function offers(model, kind) {
+    return kind === "swap_face" ? Boolean(model.swap_face) : model.kinds.includes(kind);
+  }
+
   function applyModes(model) {
     const offered = [...form.querySelectorAll("[data-kind]")];
-    offered.forEach((label) => { label.hidden = !model.kinds.includes(label.dataset.kind); });
+    offered.forEach((label) => { label.hidden = !offers(model, label.dataset.kind); });
     const visible = offered.filter((label) => !label.hidden);
     field("kind").hidden = visible.length <= 1;
     const checked = offered.find((label) => label.querySelector("input").checked);
     if (!checked || checked.hidden) visible[0].querySelector("input").checked = true;
     const kind = form.elements.kind.value;
     const uploads = model.input_counts[kind];
-    field("prompt").hidden = Boolean(uploads);
-    form.elements.prompt.disabled = Boolean(uploads);
-    form.querySelector(".params").hidden = Boolean(uploads);
+    const swap = kind === "swap_face";
+    const noPrompt = Boolean(uploads) || swap;
+    field("prompt").hidden = noPrompt;
+    form.elements.prompt.disabled = noPrompt;
+    form.querySelector(".params").hidden = noPrompt;
     field("images").hidden = !uploads;
     const images = form.elements.images;
     images.disabled = !uploads;
+    field("swap_face").hidden = !swap;
+    const accept = model.input_formats.map((f) => `image/${f.toLowerCase()}`).join(",");
+    for (const name of ["source", "target"]) {
+      form.elements[name].disabled = !swap;
+      form.elements[name].accept = accept;
+    }
     const button = document.getElementById("generate-button");
-    button.textContent = uploads ? form.querySelector(`[data-kind="${kind}"]`).textContent.trim() : gettext("Generate");
+    button.textContent = noPrompt ? form.querySelector(`[data-kind="${kind}"]`).textContent.trim() : gettext("Generate");
+    const megabytes = Math.floor(model.max_input_bytes / 1048576);
+    const sizes = interpolate(gettext("%(formats)s up to %(megabytes)s MB each"),
+                              { formats: model.input_formats.join(", "), megabytes }, true);
+    document.getElementById("swap-hint").textContent = sizes;
     if (!uploads) return;
     const [fewest, most] = uploads;
     images.multiple = most > 1;
-    images.accept = model.input_formats.map((f) => `image/${f.toLowerCase()}`).join(",");
+    images.accept = accept;
     document.getElementById("images-rule").textContent =
       fewest === most
         ? interpolate(ngettext("%s image", "%s images", fewest), [fewest])
         : interpolate(gettext("%(fewest)s–%(most)s images"), { fewest, most }, true);
-    const megabytes = Math.floor(model.max_input_bytes / 1048576);
-    document.getElementById("images-hint").textContent =
-      interpolate(gettext("%(formats)s up to %(megabytes)s MB each"),
-                  { formats: model.input_formats.join(", "), megabytes }, true);
+    document.getElementById("images-hint").textContent = sizes;
   }
 
   function count() {
@@ -155,7 +169,7 @@ document.body.addEventListener("htmx:afterRequest", (e) => {
   if (e.target.id === "generate-form" && e.detail.xhr.status < 300) clearFormErrors(e.target);
   if (e.target.id === "generate-form" && e.detail.xhr.status === 201) {
     draftStore("clear");
-    e.target.elements.images.value = "";
+    for (const name of ["images", "source", "target"]) e.target.elements[name].value = "";
     if (!e.target.elements.prompt.disabled) e.target.elements.prompt.focus();
   }
 });

@@ -38,6 +38,9 @@ def requests_for(things) -> dict[tuple[str, str], dict]:
             "data": {"model": "midjourney", "images": [_upload(), _upload(colour=(1, 2, 3))]}
         },
         ("post", "/api/jobs/describe"): {"data": {"model": "midjourney", "image_id": image}},
+        ("post", "/api/jobs/swap-face"): {
+            "data": {"model": "midjourney", "source": _upload(), "target": _upload()}
+        },
         ("get", "/api/jobs"): {},
         ("get", f"/api/jobs/{job}"): {},
         ("post", f"/api/jobs/{job}/cancel"): {},
@@ -100,6 +103,7 @@ def test_the_table_covers_every_operation_in_the_schema(alices):
 OWN_SCOPE = {
     ("post", "/api/jobs/generate"),
     ("post", "/api/jobs/blend"),
+    ("post", "/api/jobs/swap-face"),
     ("get", "/api/jobs"),
     ("get", "/api/images"),
     ("get", "/api/collections"),
@@ -155,7 +159,7 @@ def test_a_read_only_token_gets_403_for_every_write_and_200_for_every_read(alice
             assert response.status_code == 403, (method, path, response.content)
             assert "scope" in response.json()["detail"]
             writes += 1
-    assert writes == 21
+    assert writes == 22
     assert _state() == before
 
 
