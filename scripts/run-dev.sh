@@ -15,16 +15,17 @@ fi
 
 # The two stages docker-compose.yml runs, smaller. The I/O stage (provider calls, polls,
 # downloads) under gevent; on SQLite a write blocks every greenlet of the process while it
-# waits for the lock, so its concurrency stays small (README, "Sizing the workers"). -B runs
-# the beat scheduler (the stale-job reaper) inside it. The CPU stage (decode, thumbnail,
-# store) in one prefork process.
+# waits for the lock, so its concurrency stays small (README, "Sizing the workers"). The
+# CPU stage (decode, thumbnail, store) in one prefork process, with the beat scheduler (the
+# stale-job reaper) inside it: Celery refuses -B on a gevent worker.
 QUEUE="${CELERY_TASK_DEFAULT_QUEUE:-atelier}"
 DATABASE_CONN_MAX_AGE=0 $BIN/celery -A config worker -n "io@%h" -Q "$QUEUE" -P gevent \
-  -c "${ATELIER_IO_CONCURRENCY:-8}" -B --schedule "$ATELIER_DATA_DIR/celerybeat-schedule" \
-  --loglevel INFO --without-gossip --without-mingle &
+  -c "${ATELIER_IO_CONCURRENCY:-8}" --loglevel INFO --without-gossip --without-mingle &
 worker_io=$!
 $BIN/celery -A config worker -n "cpu@%h" -Q "$QUEUE.cpu" \
-  --concurrency "${ATELIER_CPU_CONCURRENCY:-1}" --loglevel INFO --without-gossip --without-mingle &
+  --concurrency "${ATELIER_CPU_CONCURRENCY:-1}" -B \
+  --schedule "$ATELIER_DATA_DIR/celerybeat-schedule" \
+  --loglevel INFO --without-gossip --without-mingle &
 worker_cpu=$!
 trap 'kill "$worker_io" "$worker_cpu" 2>/dev/null; wait "$worker_io" "$worker_cpu" 2>/dev/null' \
   EXIT INT TERM

@@ -2,11 +2,6 @@
 on the live server with the real worker and the fake provider (and, for the embedded
 default, on SQLite with its own web and worker processes)."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +13,7 @@ from jobs.models import GenerationJob
 from jobs.selectors import NO_EDIT_MODEL_REASON
 from tests.browser.conftest import DESKTOP, JOB_TIMEOUT_MS, screenshot
 from tests.browser.test_studio import card, expect_loaded, submit, wait_until_done
+from tests.support import make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,79 +27,17 @@ def generate(page: Page, prompt: str, **controls):
 # -- 1. the embedded default under quick submits ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def embedded_default(tmp_path):
-    """`make run`'s shape: SQLite, a filesystem broker, the demo model, web + worker."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'atelier.sqlite3'}",
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "AWS_STORAGE_BUCKET_NAME": "",
-        "CELERY_BROKER_URL": "filesystem://",
-        "OPENAI_API_KEY": "",
-        "ATELIER_CONNECTIONS": "",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-    }
-    for folder in ("broker/processed", "broker/control", "media"):
-        (tmp_path / folder).mkdir(parents=True)
-    setup = (
-        "import django; django.setup();"
-        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
-        "from django.contrib.auth import get_user_model;"
-        "get_user_model().objects.create_user(username='solo', password='pw-solo-1234')"
-    )
-    subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=120)
-    log = (tmp_path / "processes.log").open("w")
-    queue = env.get("CELERY_TASK_DEFAULT_QUEUE", "atelier")
-    processes = [
-        # The two stages scripts/run-dev.sh starts: I/O under gevent, CPU prefork.
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "io@%h",
-             "-Q", queue, "-P", "gevent", "-c", "8",
-             "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-            cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": "0"}, stdout=log,
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "cpu@%h",
-             "-Q", f"{queue}.cpu", "--concurrency", "1",
-             "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-             "--skip-checks"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        ),
-    ]  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=30)
-    log.close()
+    """`make run` itself: SQLite, a filesystem broker, the demo model, web + both workers."""
+    with make_run(tmp_path, DJANGO_ALLOWED_HOSTS="127.0.0.1") as (base_url, _env):
+        yield base_url
 
 
 def test_quick_submits_on_the_embedded_default_all_finish(page: Page, embedded_default):
     page.goto(embedded_default + "/accounts/login/")
-    page.get_by_label("Username").fill("solo")
-    page.get_by_label("Password").fill("pw-solo-1234")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Prompt studio")).to_be_visible()
     page.locator("#id_model").select_option("demo")

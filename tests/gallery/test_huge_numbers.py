@@ -2,7 +2,6 @@
 answers 400 instead of reaching the database (on SQLite that was an OverflowError, a 500)."""
 
 import base64
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+
+from tests.support import embedded_default_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HUGE = "9" * 30
@@ -63,15 +64,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_on_the_embedded_sqlite_default_huge_numbers_are_a_400_too(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'atelier.sqlite3'}",
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "AWS_STORAGE_BUCKET_NAME": "",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = embedded_default_env(tmp_path, PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
     )

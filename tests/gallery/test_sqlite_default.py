@@ -1,10 +1,11 @@
 """The embedded default runs on SQLite: the search schema must migrate and answer there too."""
 
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from tests.support import embedded_default_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,14 +39,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_it_migrates_and_searches_on_the_embedded_sqlite_default(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'atelier.sqlite3'}",
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "AWS_STORAGE_BUCKET_NAME": "",
-    }
+    env = embedded_default_env(tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,

@@ -2,7 +2,6 @@
 quotes, -word, "or", and a misspelt word (gallery.websearch, gallery.selectors._search_sqlite)."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ import pytest
 from gallery import selectors
 from gallery.selectors import ImageQuery, image_search, search_syntax
 from gallery.websearch import WebQuery, websearch_parse
+from tests.support import embedded_default_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,14 +145,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_on_a_real_sqlite_database_quotes_minus_or_and_typos_work(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'atelier.sqlite3'}",
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "AWS_STORAGE_BUCKET_NAME": "",
-    }
+    env = embedded_default_env(tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,

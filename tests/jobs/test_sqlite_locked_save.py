@@ -5,13 +5,13 @@ running and holds it past the busy timeout, as a burst of web writes can.
 """
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 from jobs.services import DATABASE_BUSY_PROGRESS, DATABASE_BUSY_RETRY_SECONDS
+from tests.support import embedded_default_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,18 +62,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_a_locked_save_requeues_the_job_and_says_so_within_seconds(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'atelier.sqlite3'}",
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "AWS_STORAGE_BUCKET_NAME": "",
-        "OPENAI_API_KEY": "",
-        "ATELIER_CONNECTIONS": "",
-        "ATELIER_SQLITE_BUSY_TIMEOUT": "1",
-    }
-    (tmp_path / "media").mkdir()
+    env = embedded_default_env(tmp_path, ATELIER_SQLITE_BUSY_TIMEOUT="1")
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,
