@@ -74,6 +74,11 @@ def _store_claimed(job, token) -> RunOutcome:
         _store_images(job, token, answer)
     except (ProviderError, StorageUnavailable, InvalidImage) as exc:
         return kept_answer_error_outcome(job, token, answer, exc)
+    # Every image has its row, so a run after a crash here stores nothing from the answer:
+    # its objects and the previews go before the job is settled, never left behind a
+    # succeeded job.
+    answer_objects_delete(job, answer)
+    _partials_delete(job)
     _settle(job, token, answer)
     return RunOutcome()
 
@@ -108,8 +113,6 @@ def _settle(job, token, answer: ProviderAnswer) -> None:
         )
     if succeeded == 1 or kept:
         _trim_answer(answer)
-        answer_objects_delete(job, answer)
-        _partials_delete(job)
 
 
 def _store_images(job, token, answer: ProviderAnswer) -> None:
