@@ -12,6 +12,7 @@ prints one table, the shapes side by side.
     .venv/bin/python bench/inflight.py                      # 1,000 jobs, 30-90 s, 3 min window
     .venv/bin/python bench/inflight.py --quick              # 60 jobs, 2-4 s, 30 s window
     .venv/bin/python bench/inflight.py --jobs 300 --latency 20-40 --window 120 --write-docs
+    .venv/bin/python bench/inflight.py --midjourney --write-docs  # Midjourney: polls vs callbacks
 
 Shapes: ``baseline`` is ``celery worker --concurrency 4``, the one prefork worker compose
 shipped before the pipeline was staged; ``staged`` is every ``celery ... worker`` service
@@ -261,6 +262,7 @@ class ShapeResult:
     jobs_per_minute: float = 0.0
     stored_p50: float | None = None
     stored_p95: float | None = None
+    kept_p95: float | None = None  # answer -> kept by the I/O stage (ProviderAnswer row)
     samples: list[Sample] = field(default_factory=list)
 
     @property
@@ -318,8 +320,6 @@ class Bench:
 
     # -- services ----------------------------------------------------------------------
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.redis = subprocess.Popen(
             ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
             + ["--save", "", "--appendonly", "no"],
@@ -327,8 +327,13 @@ class Bench:
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.redis_port)
-        self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=self.s3_port)
-        self.s3.start()
+        # A process of its own, as MinIO is a container of its own: in this process it
+        # would share one interpreter lock with the fake provider's thousand threads.
+        self.s3 = subprocess.Popen(
+            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.s3_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.s3_port)
         import psycopg
 
@@ -371,7 +376,8 @@ class Bench:
         connections.close_all()
         if self.provider is not None:
             self.provider.stop()
-        self.s3.stop()
+        self.s3.kill()
+        self.s3.wait()
         if self.redis is not None:
             self.redis.kill()
             self.redis.wait()
@@ -519,7 +525,15 @@ class Bench:
             "job_id", "created_at"
         ):
             stored_at[job_id] = max(stored_at.get(job_id, 0.0), created.timestamp())
-        delays = []
+        from jobs.models import ProviderAnswer
+
+        kept_at = {
+            job_id: received.timestamp()
+            for job_id, received in ProviderAnswer.objects.filter(job__owner=user).values_list(
+                "job_id", "received_at"
+            )
+        }
+        delays, kept_delays = [], []
         for job in rows:
             marker = job.prompt[job.prompt.rindex("[") :]
             if (
@@ -531,6 +545,8 @@ class Bench:
                 if marker in answered_at:
                     stored = max(job.finished_at.timestamp(), stored_at.get(job.id, 0.0))
                     delays.append(stored - answered_at[marker])
+                    if job.id in kept_at:
+                        kept_delays.append(kept_at[job.id] - answered_at[marker])
             elif job.status in ("failed", "unknown"):
                 result.failed_jobs += 1
         result.provider_calls = sum(calls_per_job.values())
@@ -539,6 +555,7 @@ class Bench:
         result.jobs_per_minute = round(result.succeeded / max(ended - started, 1e-9) * 60, 1)
         result.stored_p50 = percentile(delays, 50)
         result.stored_p95 = percentile(delays, 95)
+        result.kept_p95 = percentile(kept_delays, 95)
         result.peak_in_flight = max(
             self.provider.peak_in_flight, max((s.in_flight for s in result.samples), default=0)
         )
@@ -593,6 +610,7 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
         ("jobs per minute", [f"{r.jobs_per_minute:,.1f}" for r in results]),
         ("answer → stored p50", [ms(r.stored_p50) for r in results]),
         ("answer → stored p95", [ms(r.stored_p95) for r in results]),
+        ("of which answer → kept (I/O stage) p95", [ms(r.kept_p95) for r in results]),
         (
             "provider calls (jobs called twice)",
             [f"{r.provider_calls:,} ({r.paid_twice})" for r in results],
@@ -610,16 +628,22 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
     return "\n".join(lines)
 
 
-def write_docs(table: str, command: str) -> None:
+def write_docs(
+    table: str,
+    command: str,
+    *,
+    marker: str = "inflight",
+    title: str = "Provider calls in flight (issue 11)",
+) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text()
-    start, end = "<!-- inflight:start -->", "<!-- inflight:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = (
         f"{start}\nLatest run ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"`{command}`):\n\n{table}\n{end}"
     )
     if start not in text:
-        text += f"\n## Provider calls in flight (issue 11)\n\n{start}\n{end}\n"
+        text += f"\n## {title}\n\n{start}\n{end}\n"
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
     path.write_text(head + block + tail)
@@ -633,6 +657,23 @@ def parse_latency(text: str) -> tuple[float, float]:
     return latency
 
 
+def midjourney_requests(*, jobs: int, write: bool) -> int:
+    """bench/midjourney_requests.py in a process of its own (it runs on its own SQLite
+    settings, with a web server for the callbacks), its table printed and kept."""
+    command = [sys.executable, str(ROOT / "bench" / "midjourney_requests.py"), "--jobs", str(jobs)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    sys.stderr.write(done.stderr[-3000:] if done.returncode else "")
+    print(done.stdout, end="")
+    if write and done.returncode == 0:
+        write_docs(
+            done.stdout.strip(),
+            f"python bench/inflight.py --midjourney --jobs {jobs}",
+            marker="midjourney",
+            title="Provider requests per Midjourney job (issue 15)",
+        )
+    return done.returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, help="jobs per shape (default 1,000)")
@@ -641,7 +682,14 @@ def main() -> int:
     parser.add_argument("--shape", choices=("baseline", "staged", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="60 jobs, 2-4 s, 30 s window")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--midjourney",
+        action="store_true",
+        help="instead: provider requests per Midjourney job, polls only versus callbacks",
+    )
     args = parser.parse_args()
+    if args.midjourney:
+        return midjourney_requests(jobs=args.jobs or 20, write=args.write_docs)
     jobs = args.jobs or (60 if args.quick else 1000)
     latency = args.latency or ((2.0, 4.0) if args.quick else (30.0, 90.0))
     window = args.window or (30.0 if args.quick else 180.0)
