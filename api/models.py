@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Scope(models.TextChoices):
@@ -41,6 +42,8 @@ class AccessToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
         indexes = [
             # The settings page lists one user's tokens, newest first.
             models.Index(fields=["user", "-created_at"], name="accesstoken_user_created"),
@@ -65,6 +68,10 @@ class JobOrigin(models.Model):
         "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("job origin")
+        verbose_name_plural = _("job origins")
 
     def __str__(self) -> str:
         return f"{self.job_id} by {self.token}"

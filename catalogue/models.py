@@ -110,6 +110,8 @@ class PairingReview(models.Model):
 
     class Meta:
         ordering = ["resolved", "-last_seen_at"]
+        verbose_name = _("pairing review")
+        verbose_name_plural = _("pairing reviews")
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "model", "reason"],

@@ -43,20 +43,29 @@ class GenerationJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_jobs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="generation_jobs",
+        verbose_name=_("owner"),
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATE)
     provider = models.CharField(max_length=32, help_text="Provider family, from the registry.")
-    connection = models.CharField(max_length=64, help_text="Name of the connection that serves it.")
-    model = models.CharField(max_length=64)
+    connection = models.CharField(
+        max_length=64,
+        help_text="Name of the connection that serves it.",
+        verbose_name=_("connection"),
+    )
+    model = models.CharField(max_length=64, verbose_name=_("model"))
     prompt = models.TextField()
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     provider_request_sent_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
     error_message = models.TextField(blank=True)
     progress = models.CharField(max_length=64, blank=True)
     response_text = models.TextField(blank=True, help_text="Text the provider returned alongside.")
@@ -103,13 +112,15 @@ class GenerationJob(models.Model):
     # The studio form's one-time token: a doubled or retried submit finds this job
     # instead of making (and paying for) a second one.
     submit_token = models.UUIDField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("generation job")
+        verbose_name_plural = _("generation jobs")
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "submit_token"],
@@ -142,9 +153,13 @@ class ProviderConnection(models.Model):
     The API key is stored encrypted (``jobs.connections``) and is never shown back.
     """
 
-    name = models.SlugField(max_length=64, unique=True)
-    family = models.CharField(max_length=32, choices=[(f.value, f.value) for f in Family])
-    base_url = models.URLField(max_length=500)
+    name = models.SlugField(max_length=64, unique=True, verbose_name=_("name"))
+    family = models.CharField(
+        max_length=32,
+        choices=[(f.value, f.value) for f in Family],
+        verbose_name=_("provider family"),
+    )
+    base_url = models.URLField(max_length=500, verbose_name=_("base URL"))
     api_key_encrypted = models.TextField(blank=True, editable=False)
     model_names = models.JSONField(default=list, blank=True, help_text="Registry models it serves.")
     # Off by default: image downloads reach only public addresses unless listed here.
@@ -165,12 +180,14 @@ class ProviderConnection(models.Model):
         help_text="Chat-completion connections: ask for streamed replies and show their "
         "progress text while they arrive.",
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("provider connection")
+        verbose_name_plural = _("provider connections")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.family})"
@@ -195,6 +212,10 @@ class ProviderAnswer(models.Model):
     usage = models.JSONField(default=dict, blank=True)
     text = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("provider answer")
+        verbose_name_plural = _("provider answers")
 
     def __str__(self) -> str:
         return f"Answer for {self.job_id}"

@@ -21,10 +21,15 @@ class ImageReport(models.Model):
         "gallery.Image", null=True, on_delete=models.SET_NULL, related_name="reports"
     )
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="image_reports"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="image_reports",
+        verbose_name=_("reporter"),
     )
-    reason = models.TextField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    reason = models.TextField(verbose_name=_("reason"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -33,11 +38,13 @@ class ImageReport(models.Model):
         related_name="+",
     )
     resolution_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("image report")
+        verbose_name_plural = _("image reports")
         indexes = [
             # The staff queue lists open reports.
             models.Index(fields=["status", "-created_at"], name="report_status_recent"),
@@ -54,16 +61,23 @@ class BlockedTerm(models.Model):
         WORD = "word", _("Word or phrase")
         REGEX = "regex", _("Regular expression")
 
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WORD)
-    pattern = models.CharField(max_length=500)
-    note = models.CharField(
-        max_length=200, blank=True, help_text=_("Why it is blocked (staff only).")
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.WORD, verbose_name=_("kind")
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    pattern = models.CharField(max_length=500, verbose_name=_("pattern"))
+    note = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("Why it is blocked (staff only)."),
+        verbose_name=_("note"),
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("enforced"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["pattern"]
+        verbose_name = _("blocked term")
+        verbose_name_plural = _("blocked terms")
         constraints = [
             models.UniqueConstraint(fields=["kind", "pattern"], name="blocked_term_unique"),
         ]
@@ -86,17 +100,26 @@ class Suspension(models.Model):
     """While a suspension is active (not lifted), the user's jobs are refused."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suspensions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="suspensions",
+        verbose_name=_("user"),
     )
-    reason = models.TextField()
+    reason = models.TextField(verbose_name=_("reason"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    lifted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    lifted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lifted"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("suspension")
+        verbose_name_plural = _("suspensions")
         constraints = [
             models.UniqueConstraint(
                 fields=["user"],
@@ -114,21 +137,35 @@ class Quota(models.Model):
     """Limits for one user; an empty field falls back to the site default from settings."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="quota",
+        verbose_name=_("user"),
     )
     daily_images = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Images per UTC day; empty for the site default."
+        null=True,
+        blank=True,
+        help_text=_("Images per UTC day; empty for the site default."),
+        verbose_name=_("images per day"),
     )
     monthly_spend_usd = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Spend per UTC calendar month in USD; empty for the site default.",
+        help_text=_("Spend per UTC calendar month in USD; empty for the site default."),
+        verbose_name=_("monthly spend (USD)"),
     )
     jobs_per_minute = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Job submissions per minute; empty for the site default."
+        null=True,
+        blank=True,
+        help_text=_("Job submissions per minute; empty for the site default."),
+        verbose_name=_("jobs per minute"),
     )
+
+    class Meta:
+        verbose_name = _("user quota")
+        verbose_name_plural = _("user quotas")
 
     def __str__(self) -> str:
         return f"Quota for {self.user}"
@@ -143,7 +180,10 @@ class ModerationEvent(models.Model):
         PREMODERATION = "premoderation", _("Pre-moderation")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_events"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="moderation_events",
+        verbose_name=_("user"),
     )
     job = models.ForeignKey(
         "jobs.GenerationJob",
@@ -151,15 +191,18 @@ class ModerationEvent(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="moderation_events",
+        verbose_name=_("job"),
     )
-    source = models.CharField(max_length=16, choices=Source.choices)
-    code = models.CharField(max_length=64)
-    detail = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
+    code = models.CharField(max_length=64, verbose_name=_("code"))
+    detail = models.TextField(blank=True, verbose_name=_("detail"))
     prompt = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("moderation event")
+        verbose_name_plural = _("moderation events")
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.code} for {self.user}"
@@ -174,18 +217,20 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("actor"),
     )
-    action = models.CharField(max_length=64)
+    action = models.CharField(max_length=64, verbose_name=_("action"))
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64, blank=True)
-    target_repr = models.CharField(max_length=255, blank=True)
-    reason = models.TextField(blank=True)
+    target_repr = models.CharField(max_length=255, blank=True, verbose_name=_("target"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target_repr}"
@@ -198,17 +243,27 @@ class TeamQuota(models.Model):
     images are in its library.
     """
 
-    team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="quota")
+    team = models.OneToOneField(
+        "teams.Team", on_delete=models.CASCADE, related_name="quota", verbose_name=_("team")
+    )
     daily_images = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Images per UTC day for the whole team."
+        null=True,
+        blank=True,
+        help_text=_("Images per UTC day for the whole team."),
+        verbose_name=_("images per day"),
     )
     monthly_spend_usd = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Spend per UTC calendar month in USD for the whole team.",
+        help_text=_("Spend per UTC calendar month in USD for the whole team."),
+        verbose_name=_("monthly spend (USD)"),
     )
+
+    class Meta:
+        verbose_name = _("team quota")
+        verbose_name_plural = _("team quotas")
 
     def __str__(self) -> str:
         return f"Quota for team {self.team}"

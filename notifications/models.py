@@ -24,6 +24,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         indexes = [
             # The unread badge on every page: WHERE user AND read_at IS NULL.
             models.Index(

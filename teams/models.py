@@ -17,6 +17,8 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
 
     def __str__(self) -> str:
         return self.name
@@ -40,6 +42,8 @@ class Membership(models.Model):
 
     class Meta:
         ordering = ["team", "user"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user"),
         ]
@@ -79,6 +83,8 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "username"], name="invitation_unique_team_username"

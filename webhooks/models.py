@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class EventType(models.TextChoices):
@@ -50,6 +51,8 @@ class Endpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         constraints = [
             models.CheckConstraint(
                 condition=Q(owner__isnull=False, team__isnull=True)
@@ -97,6 +100,8 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             # One event per job and endpoint, however often the transition is heard.
             models.UniqueConstraint(
@@ -132,6 +137,8 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         constraints = [
             models.UniqueConstraint(
                 fields=["delivery", "number"], name="webhook_attempt_unique_number"
