@@ -207,6 +207,20 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def pg_connections(cursor, database: str, exclude: list[int]) -> int:
     """Client connections to ``database`` now, leaving out the backends in ``exclude``."""
     cursor.execute(
@@ -263,6 +277,7 @@ class ShapeResult:
     stored_p50: float | None = None
     stored_p95: float | None = None
     kept_p95: float | None = None  # answer -> kept by the I/O stage (ProviderAnswer row)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by service, and the S3 server
     samples: list[Sample] = field(default_factory=list)
 
     @property
@@ -465,6 +480,7 @@ class Bench:
         )
         connections.close_all()  # this process holds no connection while the workers run
 
+        s3_cpu_before = cpu_seconds([self.s3.pid])
         processes = [
             self.start_worker(service, command, self.worker_env(service))
             for service, command in workers.items()
@@ -490,6 +506,8 @@ class Bench:
         sampler.start()
         try:
             self.wait_ready(processes)
+            # Start-up (imports, forking the pool) is not the jobs' work.
+            ready_cpu = [cpu_seconds(process_tree(p.pid)) for p in processes]
             started = time.time()
             first_answer_by = started + self.latency[1] + 120
             while self.provider.answers == 0 and time.time() < first_answer_by:
@@ -504,6 +522,9 @@ class Bench:
             result.error_records, result.operational_errors = log_errors(
                 [p.log_path for p in processes]  # type: ignore[attr-defined]
             )
+            for service, process, before in zip(workers, processes, ready_cpu, strict=True):
+                result.cpu_seconds[service] = cpu_seconds(process_tree(process.pid)) - before
+            result.cpu_seconds["S3 server"] = cpu_seconds([self.s3.pid]) - s3_cpu_before
         finally:
             stop.set()
             sampler.join()
@@ -611,6 +632,17 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
         ("answer → stored p50", [ms(r.stored_p50) for r in results]),
         ("answer → stored p95", [ms(r.stored_p95) for r in results]),
         ("of which answer → kept (I/O stage) p95", [ms(r.kept_p95) for r in results]),
+        (
+            "CPU per job succeeded, by process",
+            [
+                ", ".join(
+                    f"{name} {seconds / max(r.succeeded, 1) * 1000:,.0f} ms"
+                    for name, seconds in r.cpu_seconds.items()
+                )
+                or "—"
+                for r in results
+            ],
+        ),
         (
             "provider calls (jobs called twice)",
             [f"{r.provider_calls:,} ({r.paid_twice})" for r in results],

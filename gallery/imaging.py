@@ -173,11 +173,15 @@ def make_thumbnail(data: bytes, *, size: int | None = None) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", (size, size))
-            image.thumbnail((size, size))
+            # An area-averaging reduce by a whole factor first, then Lanczos for the rest:
+            # from 1024 px to 384 a third of the time of Lanczos all the way, and no
+            # visible difference at thumbnail size. The CPU stage does this for every image.
+            image.thumbnail((size, size), reducing_gap=1.0)
             if image.mode not in ("RGB", "RGBA"):
                 image = image.convert("RGBA" if "transparency" in image.info else "RGB")
             buffer = io.BytesIO()
-            image.save(buffer, format="WEBP", quality=80, method=4)
+            # method 2: a third of method 4's encoding time for a few per cent more bytes.
+            image.save(buffer, format="WEBP", quality=80, method=2)
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"The image's pixels are damaged ({exc}).") from None
     return buffer.getvalue()
