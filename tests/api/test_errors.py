@@ -8,7 +8,7 @@ from moderation.models import BlockedTerm, Quota
 from tests.api.conftest import token_client
 
 
-@pytest.mark.parametrize("path", ["/api/nowhere", "/api/jobs/", "/api/images/1/nothing", "/api/"])
+@pytest.mark.parametrize("path", ["/api/nowhere", "/api/jobs/", "/api/images/1/nothing"])
 def test_an_unknown_api_path_is_a_json_404(alice, path):
     client = token_client(alice)
     for response in (
@@ -60,3 +60,11 @@ def test_a_blocked_prompt_is_prompt_refused(alice, fake_provider):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "prompt_refused"
+
+
+def test_the_api_root_leads_to_its_interactive_docs(client):
+    response = client.get("/api/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/api/docs"
+    assert client.get("/api/docs").status_code == 200
