@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -45,23 +45,33 @@ def image_store(*, job, index: int, data: bytes, revised_prompt: str = "") -> Im
     thumbnail = make_thumbnail(data)
     default_storage.save(original_key, ContentFile(data))
     default_storage.save(thumbnail_key, ContentFile(thumbnail))
-    image, _ = Image.objects.update_or_create(
-        job=job,
-        index=index,
-        defaults={
-            "owner_id": job.owner_id,
-            "original_key": original_key,
-            "thumbnail_key": thumbnail_key,
-            "width": info.width,
-            "height": info.height,
-            "format": info.format,
-            "bytes": info.bytes,
-            "sha256": info.sha256,
-            "prompt": job.prompt,
-            "revised_prompt": revised_prompt,
-        },
-    )
+    fields = {
+        "owner_id": job.owner_id,
+        "original_key": original_key,
+        "thumbnail_key": thumbnail_key,
+        "width": info.width,
+        "height": info.height,
+        "format": info.format,
+        "bytes": info.bytes,
+        "sha256": info.sha256,
+        "prompt": job.prompt,
+        "revised_prompt": revised_prompt,
+    }
+    image = _image_insert(job=job, index=index, fields=fields)
     search_terms_add(texts=[job.prompt, revised_prompt])
+    return image
+
+
+def _image_insert(*, job, index: int, fields: dict) -> Image:
+    """The image's row: one INSERT (the CPU stage writes one per image, so update_or_create's
+    transaction, lock and savepoint are six round trips too many), or, when an earlier
+    attempt already wrote it, that row updated."""
+    if not connection.in_atomic_block:
+        try:
+            return Image.objects.create(job=job, index=index, **fields)
+        except IntegrityError:
+            pass  # written by an earlier attempt: update it below
+    image, _created = Image.objects.update_or_create(job=job, index=index, defaults=fields)
     return image
 
 

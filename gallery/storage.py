@@ -75,6 +75,23 @@ class PrivateS3Storage(S3Storage):
                     )
         return self._public_client
 
+    @property
+    def _client(self):
+        # The resource's client: ``bucket.Object(key)`` builds a resource object from its
+        # JSON definition on every call (~4 ms of CPU), the client call is the request alone.
+        return self.connection.meta.client
+
+    def delete(self, name):
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.delete_object(
+                Bucket=self.bucket_name, Key=self._normalize_name(clean_name(name))
+            )
+        except ClientError as error:
+            if error.response["ResponseMetadata"]["HTTPStatusCode"] != 404:
+                raise
+
     def _save(self, name, content):
         # An image is one request: S3Transfer's machinery (a HEAD-free upload, but futures,
         # callbacks and a thread pool) costs more than the PUT for bodies this small.
@@ -85,7 +102,9 @@ class PrivateS3Storage(S3Storage):
         key = self._normalize_name(cleaned_name)
         params = self._get_write_parameters(key, content)
         content.seek(0)
-        self.bucket.Object(key).put(Body=ReadBytesWrapper(content).read(), **params)
+        self._client.put_object(
+            Bucket=self.bucket_name, Key=key, Body=ReadBytesWrapper(content).read(), **params
+        )
         return cleaned_name
 
     def read_bytes(self, name) -> bytes:
@@ -93,7 +112,9 @@ class PrivateS3Storage(S3Storage):
         from botocore.exceptions import ClientError
 
         try:
-            reply = self.bucket.Object(self._normalize_name(clean_name(name))).get()
+            reply = self._client.get_object(
+                Bucket=self.bucket_name, Key=self._normalize_name(clean_name(name))
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(f"File does not exist: {name}") from None

@@ -131,9 +131,10 @@ def _store_images(job, token, answer: ProviderAnswer) -> None:
             logger.warning("job %s storage write failed: %s", job.id, exc)
             observability.storage_error(operation="write")
             raise StorageUnavailable(str(exc)) from exc
-        _guarded(job, token).update(
-            progress=f"Saved {index + 1} of {len(answer.items)}", updated_at=timezone.now()
-        )
+        if index + 1 < len(answer.items):  # after the last one, the job is settled at once
+            _guarded(job, token).update(
+                progress=f"Saved {index + 1} of {len(answer.items)}", updated_at=timezone.now()
+            )
 
 
 def download_image(url: str, *, connection: Connection | None) -> bytes:
