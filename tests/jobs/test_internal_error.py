@@ -11,7 +11,7 @@ import pytest
 from gallery.models import Image
 from jobs import services
 from jobs.models import GenerationJob
-from tests.support import wait_for_job
+from tests.support import broker_silenced, wait_for_job
 
 Status = GenerationJob.Status
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +39,10 @@ def test_a_reply_the_database_cannot_store_fails_the_job_at_once_as_internal_err
     assert "Traceback" in log
 
 
-def test_an_internal_error_is_not_reclaimed_by_a_later_delivery(alice, s3, fake_provider):
+def test_an_internal_error_is_not_reclaimed_by_a_later_delivery(
+    alice, s3, fake_provider, monkeypatch
+):
+    broker_silenced(monkeypatch)  # this test runs the job itself, not the suite's live worker
     job = services.job_create(
         user=alice, model_name="dall-e-3", prompt="a quay fake:nul_revised", params={}
     )
@@ -52,8 +55,9 @@ def test_an_internal_error_is_not_reclaimed_by_a_later_delivery(alice, s3, fake_
 
 
 def test_an_image_whose_pixels_pillow_cannot_decode_fails_at_once_as_invalid_image(
-    alice, s3, fake_provider
+    alice, s3, fake_provider, monkeypatch
 ):
+    broker_silenced(monkeypatch)  # this test runs the job itself, not the suite's live worker
     # Its header checks pass; only the thumbnail decodes the pixels. That error once looked
     # like a storage outage and was retried for minutes.
     job = services.job_create(
