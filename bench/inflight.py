@@ -207,8 +207,9 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU the processes have used so far."""
+def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU the processes have used so far; with ``reaped``, also that of their
+    children that have exited (PostgreSQL's backends come and go with connections)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
@@ -218,7 +219,49 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / ticks
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    total = sum(fields[:8])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / ticks, total / ticks
+
+
+class CpuMeter:
+    """CPU used by every process on the machine the bench can name: the shape's workers,
+    the S3 server, Redis, PostgreSQL (the whole server) and this process (the fake
+    provider's threads, the sampler), and the machine as a whole."""
+
+    def __init__(self, *, s3: int, redis: int, postmaster: int):
+        self.others = {"S3 server": ([s3], False), "Redis": ([redis], False)}
+        self.postmaster = postmaster
+
+    def read(self, workers: dict[str, int]) -> dict[str, float]:
+        figures = {name: cpu_seconds(process_tree(pid)) for name, pid in workers.items()}
+        for name, (pids, reaped) in self.others.items():
+            figures[name] = cpu_seconds(pids, reaped=reaped)
+        figures["PostgreSQL"] = cpu_seconds([self.postmaster], reaped=True) + cpu_seconds(
+            process_tree(self.postmaster)[1:]
+        )
+        own = os.times()
+        figures["bench + fake provider"] = own.user + own.system
+        figures["machine"], figures["machine (all cores)"] = machine_busy_seconds()
+        return figures
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {name: after[name] - before[name] for name in after}
 
 
 def pg_connections(cursor, database: str, exclude: list[int]) -> int:
@@ -480,7 +523,7 @@ class Bench:
         )
         connections.close_all()  # this process holds no connection while the workers run
 
-        s3_cpu_before = cpu_seconds([self.s3.pid])
+        meter = CpuMeter(s3=self.s3.pid, redis=self.redis.pid, postmaster=parent_pid(own_pid))
         processes = [
             self.start_worker(service, command, self.worker_env(service))
             for service, command in workers.items()
@@ -507,7 +550,8 @@ class Bench:
         try:
             self.wait_ready(processes)
             # Start-up (imports, forking the pool) is not the jobs' work.
-            ready_cpu = [cpu_seconds(process_tree(p.pid)) for p in processes]
+            by_service = dict(zip(workers, (p.pid for p in processes), strict=True))
+            ready_cpu = meter.read(by_service)
             started = time.time()
             first_answer_by = started + self.latency[1] + 120
             while self.provider.answers == 0 and time.time() < first_answer_by:
@@ -522,9 +566,7 @@ class Bench:
             result.error_records, result.operational_errors = log_errors(
                 [p.log_path for p in processes]  # type: ignore[attr-defined]
             )
-            for service, process, before in zip(workers, processes, ready_cpu, strict=True):
-                result.cpu_seconds[service] = cpu_seconds(process_tree(process.pid)) - before
-            result.cpu_seconds["S3 server"] = cpu_seconds([self.s3.pid]) - s3_cpu_before
+            result.cpu_seconds = meter.spent(ready_cpu, meter.read(by_service))
         finally:
             stop.set()
             sampler.join()
@@ -609,6 +651,26 @@ class Bench:
         return f"postgresql://postgres@127.0.0.1:5432/{self.db_name}"
 
 
+def cpu_by_process(result: ShapeResult) -> str:
+    per_job = {
+        name: seconds / max(result.succeeded, 1) * 1000
+        for name, seconds in result.cpu_seconds.items()
+        if not name.startswith("machine")
+    }
+    return ", ".join(f"{name} {ms:,.0f} ms" for name, ms in per_job.items()) or "—"
+
+
+def machine_cpu(result: ShapeResult) -> str:
+    busy, capacity = (result.cpu_seconds.get(k) for k in ("machine", "machine (all cores)"))
+    if not busy or not capacity:
+        return "—"
+    cores = os.cpu_count() or 1
+    return (
+        f"{busy / capacity * cores * 100:,.0f}% of {cores * 100}%, "
+        f"{busy / max(result.succeeded, 1) * 1000:,.0f} ms a job"
+    )
+
+
 def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
     def ms(value: float | None) -> str:
         return "—" if value is None else f"{value * 1000:,.0f} ms"
@@ -632,17 +694,8 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
         ("answer → stored p50", [ms(r.stored_p50) for r in results]),
         ("answer → stored p95", [ms(r.stored_p95) for r in results]),
         ("of which answer → kept (I/O stage) p95", [ms(r.kept_p95) for r in results]),
-        (
-            "CPU per job succeeded, by process",
-            [
-                ", ".join(
-                    f"{name} {seconds / max(r.succeeded, 1) * 1000:,.0f} ms"
-                    for name, seconds in r.cpu_seconds.items()
-                )
-                or "—"
-                for r in results
-            ],
-        ),
+        ("CPU per job succeeded, by process", [cpu_by_process(r) for r in results]),
+        ("machine CPU busy, and per job succeeded", [machine_cpu(r) for r in results]),
         (
             "provider calls (jobs called twice)",
             [f"{r.provider_calls:,} ({r.paid_twice})" for r in results],

@@ -211,14 +211,15 @@ def deliveries_create_for_job(*, job_id) -> list[uuid.UUID]:
     """A delivery of the job's event for every matching enabled endpoint, enqueued on commit.
 
     Idempotent: an event already recorded for an endpoint is not recorded twice."""
+    # Looked up before any transaction: every finished job asks, and most match nothing.
+    job = GenerationJob.objects.filter(id=job_id).first()
+    if job is None or job.status not in EVENT_FOR_STATUS:
+        return []
+    event_type = EVENT_FOR_STATUS[GenerationJob.Status(job.status)]
+    endpoints = _matching_endpoints(job, event_type)
+    if not endpoints:
+        return []
     with transaction.atomic():
-        job = GenerationJob.objects.filter(id=job_id).first()
-        if job is None or job.status not in EVENT_FOR_STATUS:
-            return []
-        event_type = EVENT_FOR_STATUS[GenerationJob.Status(job.status)]
-        endpoints = _matching_endpoints(job, event_type)
-        if not endpoints:
-            return []
         payload = job_payload(job=job, event_type=event_type)
         now = timezone.now()
         rows = [

@@ -76,7 +76,8 @@ def job_run_io(*, job_id, hand_off: bool = True) -> RunOutcome:
     connection is held while the provider or a download is awaited.
     """
     token = retry_on_lock(lambda: _claim(job_id))
-    job = GenerationJob.objects.get(id=job_id)
+    # With a kept answer, if there is one (a retry after storage failed): one query.
+    job = GenerationJob.objects.select_related("answer").get(id=job_id)
     if token is None:
         if job.status == Status.CANCELLED and job.provider_task_id:
             _midjourney_cancel_at_provider(job)
@@ -166,7 +167,7 @@ def _release_after_lock(job, token) -> RunOutcome:
 
 
 def _job_run_claimed(job, token) -> RunOutcome:
-    answer = ProviderAnswer.objects.filter(job=job).first()
+    answer = _kept_answer(job)
     if answer is None and job.provider == Family.MIDJOURNEY:
         outcome_or_answer = _midjourney_step(job, token)
         if isinstance(outcome_or_answer, RunOutcome):
@@ -187,16 +188,23 @@ def _job_run_claimed(job, token) -> RunOutcome:
     return _hand_off(job, token)
 
 
+def _kept_answer(job) -> ProviderAnswer | None:
+    try:
+        return job.answer  # select_related: no query, even when there is none
+    except ProviderAnswer.DoesNotExist:
+        return None
+
+
 def _hand_off(job, token) -> RunOutcome:
     """The answer is kept whole: give the job to the CPU stage, whose task is enqueued
-    once this commits (so it finds the kept answer)."""
+    once the hand-off is committed (so it finds the kept answer): at once in autocommit,
+    or when the caller's transaction commits."""
     from jobs.services.create import job_store_enqueue
 
     enqueue = _HAND_OFF.get()
-    with transaction.atomic():
-        moved = _handed_off(job, token)
-        if moved and enqueue:
-            transaction.on_commit(partial(job_store_enqueue, job_id=job.id))
+    moved = _handed_off(job, token)
+    if moved and enqueue:
+        transaction.on_commit(partial(job_store_enqueue, job_id=job.id))
     return RunOutcome(store=moved and not enqueue)
 
 

@@ -12,6 +12,8 @@ import logging
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Count, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gallery.imaging import InvalidImage, image_accept
@@ -54,12 +56,13 @@ def job_store(*, job_id) -> RunOutcome:
     token = _claim_store(job_id)
     if token is None:
         return RunOutcome()
-    job = GenerationJob.objects.get(id=job_id)
+    # The claim needs a kept answer, so it comes with the job in one query.
+    job = GenerationJob.objects.select_related("answer").get(id=job_id)
     return _attempt(job, token, _store_claimed)
 
 
 def _store_claimed(job, token) -> RunOutcome:
-    answer = ProviderAnswer.objects.get(job=job)
+    answer = job.answer
     if job.attempts > settings.ATELIER_STORAGE_MAX_ATTEMPTS:
         _finish(job, token, Status.FAILED, code="too_many_attempts")
         return RunOutcome()
@@ -88,7 +91,17 @@ def _settle(job, token, answer: ProviderAnswer) -> None:
     settled = dict(
         # The provider bills every image it made; quotas count the images stored.
         cost_usd=job_cost_usd(job, images=len(answer.items)),
-        images_stored=Image.objects.filter(job_id=job.id).count(),
+        # Counted by the UPDATE itself: what the card says is what the gallery holds.
+        images_stored=Coalesce(
+            Subquery(
+                Image.objects.filter(job_id=job.id)
+                .order_by()
+                .values("job_id")
+                .annotate(count=Count("id"))
+                .values("count")
+            ),
+            0,
+        ),
         # The final images replace the streamed preview.
         partial_image_key="",
         progress="",
@@ -118,7 +131,7 @@ def _settle(job, token, answer: ProviderAnswer) -> None:
 def _store_images(job, token, answer: ProviderAnswer) -> None:
     import botocore.exceptions
 
-    stored = set(Image.objects.filter(job=job).values_list("index", flat=True))
+    stored = set(Image.objects.filter(job=job).order_by().values_list("index", flat=True))
     for index, item in enumerate(answer.items):
         if index in stored:
             continue  # written by an earlier attempt; its row exists only after its objects
