@@ -16,6 +16,23 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _database_connections_tidy(task=None, **kwargs) -> None:
+    """What Django does around each web request, around each task: close a connection
+    that broke or outlived CONN_MAX_AGE, and health-check the rest on their next use.
+    Celery's own fixup closes every connection around every task instead (see
+    CELERY_DB_REUSE_MAX in settings), which cost the CPU stage a new PostgreSQL backend
+    for every job it stored."""
+    from django.db import connections
+
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run inline by its caller, inside the caller's connection and transaction
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+
+
 @signals.worker_init.connect
 def _worker_metrics_start(**kwargs) -> None:
     port = os.environ.get("ATELIER_WORKER_METRICS_PORT")

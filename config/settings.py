@@ -251,6 +251,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection around every task unless this is
+# set; then it does so only once in this many tasks. Workers follow CONN_MAX_AGE instead,
+# as web requests do (config/celery.py), so a connection is reused across tasks (with the
+# I/O worker's pool, it goes back to the pool between them).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=1)
 # Two stages (docs/reliability.md): the I/O stage (provider calls, polls, downloads, webhook
 # deliveries) on the default queue, served by a gevent worker; the CPU stage (decode, verify,
 # thumbnail, store) on "<default>.cpu", served by a prefork worker with a few processes.
