@@ -275,6 +275,14 @@ def pg_connections(cursor, database: str, exclude: list[int]) -> int:
     return cursor.fetchone()[0]
 
 
+def pg_sessions(admin, database: str) -> int:
+    """Connections opened to ``database`` so far (each one a backend process forked)."""
+    row = admin.execute(
+        "SELECT sessions FROM pg_stat_database WHERE datname = %s", [database]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def log_errors(paths: list[Path]) -> tuple[int, int]:
     """(records at ERROR or worse, OperationalError lines) in the workers' logs."""
     records = operational = 0
@@ -309,6 +317,7 @@ class ShapeResult:
     peak_in_flight: int = 0
     peak_rss_mb: float = 0.0
     peak_pg: int = 0
+    pg_sessions: int = 0  # connections opened to the bench's database while the shape ran
     error_records: int = 0
     operational_errors: int = 0
     failed_jobs: int = 0
@@ -530,6 +539,7 @@ class Bench:
         ]
         stop = threading.Event()
         admin = psycopg.connect(ADMIN_DSN, autocommit=True)
+        sessions_before = pg_sessions(admin, self.db_name)
 
         def sample() -> None:
             with admin.cursor() as cursor:
@@ -570,6 +580,8 @@ class Bench:
         finally:
             stop.set()
             sampler.join()
+            time.sleep(1.0)  # the statistics collector counts sessions as they end
+            result.pg_sessions = pg_sessions(admin, self.db_name) - sessions_before
             admin.close()
             for process in processes:
                 self.stop_worker(process)
@@ -681,6 +693,7 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
         ("peak provider calls in flight", [f"{r.peak_in_flight:,}" for r in results]),
         ("peak RSS, all worker processes", [f"{r.peak_rss_mb:,.0f} MB" for r in results]),
         ("peak PostgreSQL connections (workers)", [str(r.peak_pg) for r in results]),
+        ("PostgreSQL connections opened", [f"{r.pg_sessions:,}" for r in results]),
         (
             "errors (ERROR log records + failed/unknown jobs)",
             [

@@ -88,3 +88,47 @@ def test_the_table_sets_the_shapes_side_by_side(inflight):
 
     assert "| | baseline | staged |" in table
     assert "| peak provider calls in flight | 4 | 10 |" in table
+
+
+def test_cpu_is_shown_per_job_by_process_and_for_the_machine(inflight, monkeypatch):
+    monkeypatch.setattr(inflight.os, "cpu_count", lambda: 2)
+    result = inflight.ShapeResult(shape="staged", commands=["celery b"], jobs=10, succeeded=10)
+    result.cpu_seconds = {
+        "worker-cpu": 0.4,
+        "PostgreSQL": 0.1,
+        "machine": 3.0,
+        "machine (all cores)": 10.0,  # 5 s of wall time on 2 cores
+    }
+    result.pg_sessions = 7
+
+    table = inflight.format_table([result], latency=(1.0, 2.0), window=5.0)
+
+    assert "| CPU per job succeeded, by process | worker-cpu 40 ms, PostgreSQL 10 ms |" in table
+    assert "| machine CPU busy, and per job succeeded | 60% of 200%, 300 ms a job |" in table
+    assert "| PostgreSQL connections opened | 7 |" in table
+
+
+def test_the_meter_counts_exited_children_of_postgresql(inflight):
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n    t = time.process_time()\n"
+            "    while time.process_time() - t < 0.3: pass\n    os._exit(0)\n"
+            "os.waitpid(pid, 0)\nsys.stdout.write('reaped\\n'); sys.stdout.flush()\ntime.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout.readline() == "reaped\n"
+        assert inflight.cpu_seconds([parent.pid]) < 0.25
+        assert inflight.cpu_seconds([parent.pid], reaped=True) >= 0.3
+    finally:
+        parent.kill()
+        parent.wait()
