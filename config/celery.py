@@ -1,5 +1,6 @@
 import os
 import shutil
+import sys
 import tempfile
 
 from celery import Celery, signals
@@ -16,20 +17,36 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _task_per_greenlet() -> bool:
+    """Under the gevent pool every task runs in a greenlet of its own, and Django's
+    connections are per greenlet: one left open would outlive its task unreachable."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("socket"))
+
+
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _database_connections_tidy(task=None, **kwargs) -> None:
+def _database_connections_tidy(signal=None, task=None, **kwargs) -> None:
     """What Django does around each web request, around each task: close a connection
     that broke or outlived CONN_MAX_AGE, and health-check the rest on their next use.
     Celery's own fixup closes every connection around every task instead (see
     CELERY_DB_REUSE_MAX in settings), which cost the CPU stage a new PostgreSQL backend
-    for every job it stored."""
+    for every job it stored. A greenlet's connections close when its task ends (with
+    the I/O worker's pool, they go back to the pool)."""
     from django.db import connections
 
     if task is not None and getattr(task.request, "is_eager", False):
         return  # run inline by its caller, inside the caller's connection and transaction
+    ending_greenlet = signal is signals.task_postrun and _task_per_greenlet()
     for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
+        if connection.in_atomic_block:
+            continue
+        if ending_greenlet:
+            connection.close()
+        else:
             connection.close_if_unusable_or_obsolete()
 
 
