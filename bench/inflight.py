@@ -539,6 +539,10 @@ class Bench:
         ]
         stop = threading.Event()
         admin = psycopg.connect(ADMIN_DSN, autocommit=True)
+        # One connection of the bench's own, opened before counting: only the workers' count.
+        watch = psycopg.connect(
+            self.local_dsn(), autocommit=True, application_name=BENCH_APPLICATION
+        )
         sessions_before = pg_sessions(admin, self.db_name)
 
         def sample() -> None:
@@ -570,7 +574,7 @@ class Bench:
                 (c.answered_at for c in self.provider.calls if c.answered_at), default=time.time()
             )
             window_end = first + self.window
-            while time.time() < window_end and not self._all_ended(label, jobs):
+            while time.time() < window_end and not self._all_ended(watch, label, jobs):
                 time.sleep(1.0)
             ended = min(time.time(), window_end)
             result.error_records, result.operational_errors = log_errors(
@@ -583,6 +587,7 @@ class Bench:
             time.sleep(1.0)  # the statistics collector counts sessions as they end
             result.pg_sessions = pg_sessions(admin, self.db_name) - sessions_before
             admin.close()
+            watch.close()
             for process in processes:
                 self.stop_worker(process)
 
@@ -647,16 +652,12 @@ class Bench:
         connections.close_all()
         return result
 
-    def _all_ended(self, label: str, jobs: int) -> bool:
-        import psycopg
-
-        with psycopg.connect(
-            self.local_dsn(), autocommit=True, application_name=BENCH_APPLICATION
-        ) as c:
-            finished = c.execute(
-                "SELECT count(*) FROM jobs_generationjob WHERE prompt LIKE %s AND status = ANY(%s)",
-                [f"%[{label}-%", ["succeeded", "failed", "unknown", "cancelled"]],
-            ).fetchone()[0]
+    @staticmethod
+    def _all_ended(watch, label: str, jobs: int) -> bool:
+        finished = watch.execute(
+            "SELECT count(*) FROM jobs_generationjob WHERE prompt LIKE %s AND status = ANY(%s)",
+            [f"%[{label}-%", ["succeeded", "failed", "unknown", "cancelled"]],
+        ).fetchone()[0]
         return finished >= jobs
 
     def local_dsn(self) -> str:
@@ -693,7 +694,7 @@ def format_table(results: list[ShapeResult], *, latency, window: float) -> str:
         ("peak provider calls in flight", [f"{r.peak_in_flight:,}" for r in results]),
         ("peak RSS, all worker processes", [f"{r.peak_rss_mb:,.0f} MB" for r in results]),
         ("peak PostgreSQL connections (workers)", [str(r.peak_pg) for r in results]),
-        ("PostgreSQL connections opened", [f"{r.pg_sessions:,}" for r in results]),
+        ("PostgreSQL connections opened (workers)", [f"{r.pg_sessions:,}" for r in results]),
         (
             "errors (ERROR log records + failed/unknown jobs)",
             [

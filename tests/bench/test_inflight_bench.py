@@ -105,7 +105,7 @@ def test_cpu_is_shown_per_job_by_process_and_for_the_machine(inflight, monkeypat
 
     assert "| CPU per job succeeded, by process | worker-cpu 40 ms, PostgreSQL 10 ms |" in table
     assert "| machine CPU busy, and per job succeeded | 60% of 200%, 300 ms a job |" in table
-    assert "| PostgreSQL connections opened | 7 |" in table
+    assert "| PostgreSQL connections opened (workers) | 7 |" in table
 
 
 def test_the_meter_counts_exited_children_of_postgresql(inflight):
