@@ -34,16 +34,18 @@ def search_terms_add(*, texts: Iterable[str]) -> None:
     # One statement, not bulk_create's BEGIN, INSERT, COMMIT: the CPU stage runs this for
     # every image it stores.
     table = connection.ops.quote_name(SearchTerm._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (word) SELECT unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
                 [sorted(words)],
             )
-        else:
-            cursor.executemany(
-                f"INSERT OR IGNORE INTO {table} (word) VALUES (%s)", [(w,) for w in sorted(words)]
-            )
+        return
+    # SQLite: one transaction for all of them (one write lock, not one per word).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {table} (word) VALUES (%s)", [(w,) for w in sorted(words)]
+        )
 
 
 def image_store(*, job, index: int, data: bytes, revised_prompt: str = "") -> Image:
