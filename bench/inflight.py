@@ -167,6 +167,12 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"port {port} did not open")
 
 
+def proc_stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): state, ppid, …"""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and every process under it (the pool's children, gevent's hub has none)."""
     try:
@@ -182,8 +188,7 @@ def process_tree(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+                parents[int(entry.name)] = int(proc_stat(int(entry.name))[1])
             except (OSError, ValueError):
                 continue
     tree, frontier = [], [pid]
@@ -214,10 +219,9 @@ def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
     total = 0
     for pid in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = proc_stat(pid)
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
         if reaped:
             total += int(fields[13]) + int(fields[14])  # cutime, cstime
@@ -225,8 +229,7 @@ def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
 
 
 def parent_pid(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
+    return int(proc_stat(pid)[1])
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -244,13 +247,12 @@ class CpuMeter:
     provider's threads, the sampler), and the machine as a whole."""
 
     def __init__(self, *, s3: int, redis: int, postmaster: int):
-        self.others = {"S3 server": ([s3], False), "Redis": ([redis], False)}
-        self.postmaster = postmaster
+        self.s3, self.redis, self.postmaster = s3, redis, postmaster
 
     def read(self, workers: dict[str, int]) -> dict[str, float]:
         figures = {name: cpu_seconds(process_tree(pid)) for name, pid in workers.items()}
-        for name, (pids, reaped) in self.others.items():
-            figures[name] = cpu_seconds(pids, reaped=reaped)
+        figures["S3 server"] = cpu_seconds([self.s3])
+        figures["Redis"] = cpu_seconds([self.redis])
         figures["PostgreSQL"] = cpu_seconds([self.postmaster], reaped=True) + cpu_seconds(
             process_tree(self.postmaster)[1:]
         )

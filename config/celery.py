@@ -17,9 +17,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def _task_per_greenlet() -> bool:
-    """Under the gevent pool every task runs in a greenlet of its own, and Django's
-    connections are per greenlet: one left open would outlive its task unreachable."""
+def under_gevent() -> bool:
+    """Whether this process is a gevent worker (socket monkey-patched): every task runs in a
+    greenlet of its own, and Celery's soft time limit never fires."""
     if "gevent" not in sys.modules:
         return False
     from gevent import monkey
@@ -40,7 +40,8 @@ def _database_connections_tidy(signal=None, task=None, **kwargs) -> None:
 
     if task is not None and getattr(task.request, "is_eager", False):
         return  # run inline by its caller, inside the caller's connection and transaction
-    ending_greenlet = signal is signals.task_postrun and _task_per_greenlet()
+    # Django's connections are per greenlet: one left open would outlive its task unreachable.
+    ending_greenlet = signal is signals.task_postrun and under_gevent()
     for connection in connections.all(initialized_only=True):
         if connection.in_atomic_block:
             continue

@@ -11,7 +11,6 @@ from ``jobs.services`` deciding an error is transient.
 from __future__ import annotations
 
 import contextlib
-import sys
 import types
 
 from celery import shared_task, signals
@@ -19,24 +18,17 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
 
+from config.celery import under_gevent
 from jobs import services
 from jobs.dblocks import is_lock_error
 from jobs.models import GenerationJob
-
-
-def _under_gevent() -> bool:
-    if "gevent" not in sys.modules:
-        return False
-    from gevent import monkey
-
-    return bool(monkey.is_module_patched("socket"))
 
 
 def _deadline(seconds: float):
     """Celery's soft time limit never fires under the gevent pool: there, the task raises
     SoftTimeLimitExceeded itself when ``seconds`` have passed (at its next wait), so a job
     cut off mid-call ends the way it does under prefork. Elsewhere Celery's own applies."""
-    if _under_gevent():
+    if under_gevent():
         import gevent
 
         return gevent.Timeout(seconds, SoftTimeLimitExceeded())
@@ -49,7 +41,7 @@ def _storage_connection_shared(**kwargs) -> None:
     greenlet: a boto3 session and resource built for every job (~200 ms of CPU each, the I/O
     stage's largest cost in a burst). The greenlets of an I/O worker share one instead; they
     switch only while waiting on a socket, never while boto3 builds a request."""
-    if not _under_gevent():
+    if not under_gevent():
         return
     from django.core.files.storage import storages
 

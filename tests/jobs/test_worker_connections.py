@@ -63,7 +63,7 @@ def test_an_eager_task_leaves_its_callers_connection_alone(open_connection):
 
 
 def test_under_gevent_a_tasks_connections_close_when_it_ends(open_connection, monkeypatch):
-    monkeypatch.setattr("config.celery._task_per_greenlet", lambda: True)
+    monkeypatch.setattr("config.celery.under_gevent", lambda: True)
     open_connection.close_at = time.monotonic() + 60
 
     _database_connections_tidy(signal=signals.task_prerun, task=task())

@@ -225,14 +225,12 @@ def test_a_team_without_a_quota_limits_nothing(alice, team, settings):
 def test_two_submissions_at_the_same_instant_cannot_both_slip_under_the_quota(alice, monkeypatch):
     import threading
 
-    from tests.support import broker_silenced
-
-    broker_silenced(monkeypatch)  # committed jobs, which the suite's live worker must not run
-
     from django.db import connection
 
     from jobs.services import job_create
+    from tests.support import broker_silenced
 
+    broker_silenced(monkeypatch)  # committed jobs, which the suite's live worker must not run
     Quota.objects.create(user=alice, daily_images=1)
     barrier = threading.Barrier(4)
     outcomes = []
